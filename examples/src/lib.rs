@@ -1,0 +1,1 @@
+//! Runnable example functions; each lives in `src/bin/`.

@@ -1,0 +1,1 @@
+//! A local AWS Lambda emulator (work in progress).
