@@ -1,0 +1,198 @@
+//! Configuration of an [`crate::Emulator`].
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The payload limit Lambda applies to buffered responses and the RIE to events:
+/// 6 MiB + 100 bytes.
+pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024 + 100;
+
+/// How to run the emulator: the function command and the function's configuration.
+///
+/// ```
+/// use std::time::Duration;
+/// use lambda_emulator::Options;
+///
+/// let options = Options::new(["./bootstrap"])
+///     .function_name("hello")
+///     .timeout(Duration::from_secs(3))
+///     .memory_mb(256)
+///     .env("RUST_LOG", "debug");
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) command: Vec<OsString>,
+    pub(crate) function_name: String,
+    pub(crate) version: String,
+    pub(crate) memory_mb: u32,
+    pub(crate) timeout: Duration,
+    pub(crate) region: String,
+    pub(crate) bind: IpAddr,
+    pub(crate) port: u16,
+    pub(crate) concurrency: Option<usize>,
+    pub(crate) runtime_api_prefix: Option<String>,
+    pub(crate) handler: String,
+    pub(crate) env: Vec<(OsString, OsString)>,
+    pub(crate) invocation_id: bool,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) echo_logs: bool,
+    pub(crate) current_dir: Option<PathBuf>,
+}
+
+impl Options {
+    /// Run the function started by `command` (a program and its arguments, e.g.
+    /// `["target/debug/bootstrap"]` or `["cargo", "run", "-q", "--bin", "hello"]`).
+    ///
+    /// Defaults: function name `function`, version `$LATEST`, 128 MB, a 3 s timeout (Lambda's
+    /// default), region `us-east-1`, a free port on 127.0.0.1, concurrency 1 (and no
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`), handler `bootstrap`, 2000 ms shutdown grace (as the RIE),
+    /// no invocation-id nonce, function output captured but not echoed.
+    pub fn new<I, S>(command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Options {
+            command: command.into_iter().map(Into::into).collect(),
+            function_name: "function".to_owned(),
+            version: "$LATEST".to_owned(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(3),
+            region: "us-east-1".to_owned(),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            concurrency: None,
+            runtime_api_prefix: None,
+            handler: "bootstrap".to_owned(),
+            env: Vec::new(),
+            invocation_id: false,
+            shutdown_grace: Duration::from_millis(2000),
+            echo_logs: false,
+            current_dir: None,
+        }
+    }
+
+    /// Serve the APIs without starting a process: the function is run by someone else (for
+    /// example a runtime driven inside the test process) against
+    /// [`crate::Emulator::runtime_api`]. Timeouts still answer the invoker but cannot reset
+    /// anything.
+    pub fn external() -> Self {
+        Options::new(Vec::<OsString>::new())
+    }
+
+    /// The function name (`AWS_LAMBDA_FUNCTION_NAME`, the ARN, the log group, and the second
+    /// Invoke API path `/2015-03-31/functions/NAME/invocations`).
+    pub fn function_name(mut self, name: impl Into<String>) -> Self {
+        self.function_name = name.into();
+        self
+    }
+
+    /// The function version (`AWS_LAMBDA_FUNCTION_VERSION`), `$LATEST` by default.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB. Not enforced.
+    pub fn memory_mb(mut self, memory_mb: u32) -> Self {
+        self.memory_mb = memory_mb;
+        self
+    }
+
+    /// The invocation timeout, counted from the moment an invocation gets a slot (at once,
+    /// unless earlier invocations occupy all slots), so on a cold start it includes init.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// `AWS_REGION` and `AWS_DEFAULT_REGION`, also used in the function ARN.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// The address to listen on, 127.0.0.1 by default.
+    pub fn bind(mut self, addr: IpAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// The port to listen on; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Run up to `n` invocations at once and tell the function so through
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (as Lambda Managed Instances do).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+
+    /// Serve the Runtime API under a path prefix, e.g. `/.rt/fn`; the function then gets
+    /// `AWS_LAMBDA_RUNTIME_API=http://127.0.0.1:PORT/.rt/fn` (the form cargo-lambda uses)
+    /// instead of `127.0.0.1:PORT`.
+    pub fn runtime_api_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.runtime_api_prefix = Some(prefix.into());
+        self
+    }
+
+    /// `_HANDLER`, `bootstrap` by default.
+    pub fn handler(mut self, handler: impl Into<String>) -> Self {
+        self.handler = handler.into();
+        self
+    }
+
+    /// Set an extra environment variable for the function (may override the Lambda ones).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Send `Lambda-Runtime-Invocation-Id` (a fresh nonce per invocation) on `/next`.
+    pub fn invocation_id(mut self, on: bool) -> Self {
+        self.invocation_id = on;
+        self
+    }
+
+    /// How long a process gets between `SIGTERM` and `SIGKILL` when it is reset or stopped.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Also copy the function's stdout and stderr to the emulator's stderr (they are always
+    /// captured, see [`crate::Emulator::logs`]).
+    pub fn echo_logs(mut self, on: bool) -> Self {
+        self.echo_logs = on;
+        self
+    }
+
+    /// The working directory of the function (and `LAMBDA_TASK_ROOT`); the emulator's own
+    /// working directory by default.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// How many invocations may run at once.
+    pub(crate) fn slots(&self) -> usize {
+        self.concurrency.unwrap_or(1)
+    }
+
+    /// The prefix normalized to `""` or `/a/b` (leading slash, no trailing slash).
+    pub(crate) fn normalized_prefix(&self) -> String {
+        let raw = self.runtime_api_prefix.as_deref().unwrap_or("");
+        let trimmed = raw.trim_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+}

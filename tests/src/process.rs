@@ -1,0 +1,230 @@
+//! Starting, signalling and reaping the function process.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::records::{LogStream, ProcessExit};
+use crate::state::{Ctl, Proc, Running, Shared, State};
+use crate::util::epoch_ms;
+
+/// Environment variables Lambda sets that must not leak in from the emulator's environment.
+const SCRUBBED: &[&str] = &[
+    "AWS_LAMBDA_MAX_CONCURRENCY",
+    "_X_AMZN_TRACE_ID",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_EXECUTION_ENV",
+];
+
+impl Shared {
+    /// The environment a `provided.al2023` function gets.
+    pub(crate) fn function_env(&self) -> Vec<(String, String)> {
+        let o = &self.config.options;
+        let task_root = o
+            .current_dir
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/var/task".to_owned());
+        let mut env = vec![
+            (
+                "AWS_LAMBDA_RUNTIME_API".to_owned(),
+                self.config.runtime_api.clone(),
+            ),
+            ("AWS_REGION".to_owned(), o.region.clone()),
+            ("AWS_DEFAULT_REGION".to_owned(), o.region.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME".to_owned(),
+                o.function_name.clone(),
+            ),
+            ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), o.version.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+                o.memory_mb.to_string(),
+            ),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
+                format!("/aws/lambda/{}", o.function_name),
+            ),
+            (
+                "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),
+                self.config.log_stream.clone(),
+            ),
+            ("_HANDLER".to_owned(), o.handler.clone()),
+            ("LAMBDA_TASK_ROOT".to_owned(), task_root),
+            ("LAMBDA_RUNTIME_DIR".to_owned(), "/var/runtime".to_owned()),
+            ("TZ".to_owned(), ":UTC".to_owned()),
+        ];
+        match o.concurrency {
+            Some(n) => {
+                env.push(("AWS_LAMBDA_MAX_CONCURRENCY".to_owned(), n.to_string()));
+                env.push((
+                    "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
+                    "lambda-managed-instances".to_owned(),
+                ));
+            }
+            None => env.push((
+                "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
+                "on-demand".to_owned(),
+            )),
+        }
+        env
+    }
+
+    /// Spawn a new function process and its supervisor; the caller holds the state lock.
+    pub(crate) fn spawn_process(self: &Arc<Self>, st: &mut State) -> std::io::Result<()> {
+        let o = &self.config.options;
+        let Some((program, args)) = o.command.split_first() else {
+            return Ok(());
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        for key in SCRUBBED {
+            cmd.env_remove(key);
+        }
+        cmd.envs(self.function_env());
+        cmd.envs(o.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &o.current_dir {
+            cmd.current_dir(dir);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so a reset can take down whatever it started (e.g. the
+            // `curl` of a shell bootstrap) and a Ctrl-C at the terminal reaches only us.
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = {
+            let _guard = self.rt.enter();
+            cmd.spawn()?
+        };
+        let generation = st.starts + 1;
+        st.starts = generation;
+        let pid = child.id().unwrap_or(0);
+        if let Some(out) = child.stdout.take() {
+            self.rt.spawn(read_lines(
+                Arc::clone(self),
+                out,
+                LogStream::Stdout,
+                generation,
+            ));
+        }
+        if let Some(err) = child.stderr.take() {
+            self.rt.spawn(read_lines(
+                Arc::clone(self),
+                err,
+                LogStream::Stderr,
+                generation,
+            ));
+        }
+        let (ctl, ctl_rx) = mpsc::unbounded_channel();
+        st.process = Proc::Running(Running {
+            generation,
+            pid,
+            inited: false,
+            ctl,
+            reset: None,
+        });
+        self.rt
+            .spawn(supervise(Arc::clone(self), generation, child, ctl_rx));
+        Ok(())
+    }
+}
+
+async fn read_lines(
+    shared: Arc<Shared>,
+    stream: impl AsyncRead + Unpin,
+    which: LogStream,
+    generation: u64,
+) {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    buf.pop();
+                }
+                let line = String::from_utf8_lossy(&buf).into_owned();
+                shared.record_log(which, line, generation);
+            }
+        }
+    }
+}
+
+/// Own the child: forward signals, enforce the grace period, reap it, report the exit.
+async fn supervise(
+    shared: Arc<Shared>,
+    generation: u64,
+    mut child: Child,
+    mut ctl: mpsc::UnboundedReceiver<Ctl>,
+) {
+    let pid = child.id().unwrap_or(0);
+    let pgid = Pid::from_raw(i32::try_from(pid).unwrap_or(0));
+    let grace = shared.config.options.shutdown_grace;
+    let mut sigterm_ms = None;
+    let mut sigkilled = false;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let status = loop {
+        let kill_timer = async {
+            match kill_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            status = child.wait() => break status,
+            Some(command) = ctl.recv() => match command {
+                Ctl::Terminate => {
+                    if kill_at.is_none() {
+                        let _ = killpg(pgid, Signal::SIGTERM);
+                        sigterm_ms.get_or_insert_with(epoch_ms);
+                        kill_at = Some(tokio::time::Instant::now() + grace);
+                    }
+                }
+                Ctl::Signal(signal) => {
+                    let _ = kill(pgid, signal);
+                    if signal == Signal::SIGTERM {
+                        sigterm_ms.get_or_insert_with(epoch_ms);
+                    }
+                    if signal == Signal::SIGKILL {
+                        sigkilled = true;
+                    }
+                }
+            },
+            () = kill_timer => {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                sigkilled = true;
+                kill_at = None;
+            }
+        }
+    };
+    // Whatever the process left behind in its group goes with it, as with a sandbox.
+    let _ = killpg(pgid, Signal::SIGKILL);
+    let (code, signal) = match &status {
+        Ok(status) => (status.code(), status.signal()),
+        Err(_) => (None, None),
+    };
+    let reset = match &shared.lock().process {
+        Proc::Running(running) if running.generation == generation => running.reset,
+        _ => None,
+    };
+    shared.on_exit(ProcessExit {
+        generation,
+        pid,
+        code,
+        signal,
+        reset,
+        sigterm_ms,
+        sigkilled,
+        exited_ms: epoch_ms(),
+    });
+}

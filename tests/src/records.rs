@@ -1,0 +1,262 @@
+//! What the emulator records: Runtime API calls, function output, process exits, invoke results.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use crate::fault::Fault;
+
+/// The Runtime API endpoint a call addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `GET /2018-06-01/runtime/invocation/next`.
+    Next,
+    /// `POST /2018-06-01/runtime/invocation/{id}/response`.
+    Response,
+    /// `POST /2018-06-01/runtime/invocation/{id}/error`.
+    Error,
+    /// `POST /2018-06-01/runtime/init/error`.
+    InitError,
+    /// `GET /2018-06-01/ping` (legacy).
+    Ping,
+    /// Anything else (answered with 404 or 405).
+    #[default]
+    Other,
+}
+
+/// One HTTP request the function made to the Runtime API, and how the emulator answered it.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeCall {
+    /// Arrival order, starting at 0; [`crate::Emulator::calls`] is sorted by it.
+    pub seq: u64,
+    /// The endpoint addressed.
+    pub endpoint: Endpoint,
+    /// The HTTP method, e.g. `GET`.
+    pub method: String,
+    /// The request target as received, including any Runtime API prefix and query.
+    pub path: String,
+    /// The request id in the path, or for `/next` the id delivered in the answer.
+    pub request_id: Option<String>,
+    /// The status the emulator answered with; `None` if the function went away (or the
+    /// emulator stopped) before an answer was produced, e.g. a `/next` still long-polling.
+    pub status: Option<u16>,
+    /// The request headers, names lowercase, values decoded lossily as UTF-8.
+    pub request_headers: Vec<(String, String)>,
+    /// The response headers the emulator sent (lowercase names, lossy values).
+    pub response_headers: Vec<(String, String)>,
+    /// Number of request body bytes received.
+    pub body_len: usize,
+    /// The request body (empty for `GET`s; at most the payload limit is kept).
+    pub body: Vec<u8>,
+    /// When the request head arrived, Unix epoch milliseconds.
+    pub received_ms: u64,
+    /// When the answer was produced, Unix epoch milliseconds.
+    pub responded_ms: Option<u64>,
+    /// The injected fault applied to this call, if any.
+    pub fault: Option<Fault>,
+    /// The function process generation current when the call arrived (1 = first start;
+    /// 0 when the emulator runs without a process).
+    pub generation: u64,
+}
+
+impl RuntimeCall {
+    /// The first request header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.request_headers, name)
+    }
+
+    /// The first response header with this name (case-insensitive).
+    pub fn response_header(&self, name: &str) -> Option<&str> {
+        find_header(&self.response_headers, name)
+    }
+
+    /// The request body as text (lossy UTF-8).
+    pub fn body_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// An error the function posted to `/error` or `/init/error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedError {
+    /// The request id from the path; `None` for `/init/error`.
+    pub request_id: Option<String>,
+    /// The `Lambda-Runtime-Function-Error-Type` header, as sent.
+    pub error_type: Option<String>,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// The status the emulator answered with (202 when accepted).
+    pub status: Option<u16>,
+    /// When the request arrived, Unix epoch milliseconds.
+    pub received_ms: u64,
+}
+
+/// Which output stream of the function a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogStream {
+    /// The function's standard output.
+    Stdout,
+    /// The function's standard error.
+    Stderr,
+}
+
+/// One line the function wrote to stdout or stderr (without the line terminator), or a note
+/// from the emulator about the process (then `stream` is `Stderr` and `generation` is the
+/// process concerned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The stream it was written to.
+    pub stream: LogStream,
+    /// The text, decoded lossily as UTF-8.
+    pub line: String,
+    /// When it was read, Unix epoch milliseconds.
+    pub at_ms: u64,
+    /// The process generation that wrote it.
+    pub generation: u64,
+}
+
+/// Why the emulator stopped a function process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResetReason {
+    /// An invocation timed out.
+    Timeout,
+    /// The function posted `/init/error`.
+    InitError,
+    /// The emulator was stopped.
+    Stop,
+}
+
+/// How a function process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessExit {
+    /// Which start this was (1 = the first).
+    pub generation: u64,
+    /// The process id.
+    pub pid: u32,
+    /// The exit code, if it exited normally.
+    pub code: Option<i32>,
+    /// The signal that killed it, if any.
+    pub signal: Option<i32>,
+    /// Why the emulator stopped it; `None` if it exited on its own (or after a signal sent
+    /// with [`crate::Emulator::signal`]).
+    pub reset: Option<ResetReason>,
+    /// When `SIGTERM` was sent to it (by a reset or by [`crate::Emulator::signal`]),
+    /// Unix epoch milliseconds.
+    pub sigterm_ms: Option<u64>,
+    /// Whether the emulator had to send `SIGKILL` (the grace period ran out, or
+    /// [`crate::Signal::Kill`] was sent).
+    pub sigkilled: bool,
+    /// When the exit was observed, Unix epoch milliseconds.
+    pub exited_ms: u64,
+}
+
+impl ProcessExit {
+    /// True when the process exited with status 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Milliseconds from `SIGTERM` to the exit, if a `SIGTERM` was sent.
+    pub fn ms_after_sigterm(&self) -> Option<u64> {
+        self.sigterm_ms.map(|t| self.exited_ms.saturating_sub(t))
+    }
+
+    /// Lambda's description of the exit: `exit status 1`, `signal: killed`, ...
+    pub fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(sig)) => format!("signal: {}", signal_name(sig)),
+            (None, None) => "exited".to_owned(),
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        1 => "hangup".into(),
+        2 => "interrupt".into(),
+        6 => "aborted".into(),
+        9 => "killed".into(),
+        11 => "segmentation fault".into(),
+        13 => "broken pipe".into(),
+        15 => "terminated".into(),
+        other => other.to_string(),
+    }
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The function posted `/response`.
+    Response,
+    /// The function posted `/error` (HTTP 200 with `X-Amz-Function-Error: Unhandled`).
+    FunctionError,
+    /// The emulator's timer fired first (`Sandbox.Timedout`).
+    TimedOut,
+    /// The function posted `/init/error` (HTTP 502).
+    InitError,
+    /// The function process exited or could not be started (`Runtime.ExitError` /
+    /// `Runtime.InvalidEntrypoint`, HTTP 502).
+    ExitError,
+    /// The response was larger than 6,291,556 bytes (`Function.ResponseSizeTooLarge`).
+    ResponseTooLarge,
+    /// The response could not be used: a bad response-mode header or a truncated body.
+    InvalidResponse,
+    /// The emulator stopped before the invocation finished (HTTP 503).
+    Stopped,
+}
+
+impl Outcome {
+    /// True when the function itself answered (a response or an error it posted).
+    pub fn answered_by_function(self) -> bool {
+        matches!(self, Outcome::Response | Outcome::FunctionError)
+    }
+}
+
+/// What the invoker of one invocation got back, as the Invoke API would answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeResult {
+    /// The request id of the invocation (`Lambda-Runtime-Aws-Request-Id`).
+    pub request_id: String,
+    /// The HTTP status of the Invoke API answer.
+    pub status: u16,
+    /// The body of the answer.
+    pub body: Vec<u8>,
+    /// The `Content-Type` of the answer.
+    pub content_type: String,
+    /// The `X-Amz-Function-Error` header (`Unhandled`), if the invocation failed.
+    pub function_error: Option<String>,
+    /// How the invocation ended.
+    pub outcome: Outcome,
+    /// Time from submission to the answer.
+    pub duration: Duration,
+}
+
+impl InvokeResult {
+    /// The body as text (lossy UTF-8).
+    pub fn body_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The `errorType` field of a JSON error body.
+    pub fn error_type(&self) -> Option<String> {
+        self.json()?
+            .get("errorType")?
+            .as_str()
+            .map(ToOwned::to_owned)
+    }
+}

@@ -1,0 +1,833 @@
+//! The HTTP side: one hyper HTTP/1.1 server carrying both the Runtime API (for the function)
+//! and the Invoke API (for users and tests).
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::fault::Fault;
+use crate::options::MAX_PAYLOAD;
+use crate::records::{Endpoint, InvokeResult, Outcome, RuntimeCall};
+use crate::state::{Dispatch, NextOutcome, PostRejection, Reply, Shared, Submission};
+use crate::util::{epoch_ms, error_body, invoke_error_body};
+
+const ERROR_CAUSE_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error.cause+json";
+
+/// Accept connections until the task is aborted.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(route(shared, req).await) }
+            });
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    if let Some(rest) = req.uri().path().strip_prefix("/2015-03-31/functions/") {
+        let rest = rest.to_owned();
+        return invoke_api(&shared, req, &rest).await;
+    }
+    runtime_api(&shared, req).await
+}
+
+// ----- response bodies ---------------------------------------------------------------------
+
+/// A response body: all at once, or (for [`Fault::DropConnection`]) a first part followed by
+/// an error, which makes hyper abort the connection.
+#[derive(Debug)]
+pub(crate) struct Body {
+    data: Option<Bytes>,
+    fail_after: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body {
+    fn full(data: impl Into<Bytes>) -> Self {
+        Body {
+            data: Some(data.into()),
+            fail_after: None,
+        }
+    }
+
+    fn broken(first_part: Bytes) -> Self {
+        Body {
+            data: Some(first_part),
+            // Give hyper a moment to flush the head and the first part before the abort.
+            fail_after: Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
+        }
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(data) = self.data.take()
+            && !data.is_empty()
+        {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        match self.fail_after.as_mut() {
+            None => Poll::Ready(None),
+            Some(sleep) => {
+                ready!(sleep.as_mut().poll(cx));
+                self.fail_after = None;
+                Poll::Ready(Some(Err(std::io::Error::other("injected connection drop"))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.as_ref().is_none_or(Bytes::is_empty) && self.fail_after.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.data, &self.fail_after) {
+            (Some(data), None) => SizeHint::with_exact(data.len() as u64),
+            (None, None) => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+fn respond(status: u16, headers: Vec<(HeaderName, HeaderValue)>, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+fn json_response(status: u16, body: Vec<u8>) -> Response<Body> {
+    respond(
+        status,
+        vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        Body::full(body),
+    )
+}
+
+fn header_value(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Re-serialize a JSON document compactly so it fits in a header; `None` if it is not JSON.
+pub(crate) fn json_header(raw: &[u8]) -> Option<HeaderValue> {
+    let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    HeaderValue::from_bytes(&serde_json::to_vec(&value).ok()?).ok()
+}
+
+// ----- reading request bodies -------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct BodyRead {
+    /// The body, if it fit in the limit.
+    bytes: Vec<u8>,
+    /// Bytes received in total.
+    len: usize,
+    too_large: bool,
+    /// The connection failed or the body was cut short.
+    broken: bool,
+    trailers: Option<HeaderMap>,
+}
+
+async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
+    // Keep reading past the limit (discarding) so the client gets our answer instead of a
+    // reset, but not forever.
+    const DRAIN_LIMIT: usize = 64 << 20;
+    let mut out = BodyRead::default();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => {
+                    out.len += data.len();
+                    if out.len > limit {
+                        out.too_large = true;
+                        out.bytes = Vec::new();
+                    } else {
+                        out.bytes.extend_from_slice(&data);
+                    }
+                    if out.len > DRAIN_LIMIT {
+                        break;
+                    }
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        out.trailers = Some(trailers);
+                    }
+                }
+            },
+            Err(_) => {
+                out.broken = true;
+                break;
+            }
+        }
+    }
+    out
+}
+
+// ----- the Runtime API --------------------------------------------------------------------
+
+/// Records a Runtime API call when it is answered, or (on drop) when it never was.
+struct Recorder {
+    shared: Arc<Shared>,
+    call: RuntimeCall,
+    recorded: bool,
+}
+
+impl Recorder {
+    fn call(&mut self) -> &mut RuntimeCall {
+        &mut self.call
+    }
+
+    fn finish(mut self, response: Response<Body>) -> Response<Body> {
+        let mut call = std::mem::take(&mut self.call);
+        self.recorded = true;
+        call.status = Some(response.status().as_u16());
+        call.responded_ms = Some(epoch_ms());
+        call.response_headers = headers_vec(response.headers());
+        self.shared.record_call(call);
+        response
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.shared.record_call(std::mem::take(&mut self.call));
+        }
+    }
+}
+
+fn headers_vec(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn parse_runtime_path(path: &str, prefix: &str) -> (Endpoint, Option<String>) {
+    let Some(rest) = path
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix("/2018-06-01/"))
+    else {
+        return (Endpoint::Other, None);
+    };
+    match rest {
+        "runtime/invocation/next" => return (Endpoint::Next, None),
+        "runtime/init/error" => return (Endpoint::InitError, None),
+        "ping" => return (Endpoint::Ping, None),
+        _ => {}
+    }
+    if let Some(inner) = rest.strip_prefix("runtime/invocation/") {
+        for (suffix, endpoint) in [
+            ("/response", Endpoint::Response),
+            ("/error", Endpoint::Error),
+        ] {
+            if let Some(id) = inner.strip_suffix(suffix)
+                && !id.is_empty()
+                && !id.contains('/')
+            {
+                return (endpoint, Some(id.to_owned()));
+            }
+        }
+    }
+    (Endpoint::Other, None)
+}
+
+async fn runtime_api(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let (seq, generation) = shared.call_started();
+    let (endpoint, id) = parse_runtime_path(req.uri().path(), &shared.config.prefix);
+    let mut rec = Recorder {
+        shared: Arc::clone(shared),
+        recorded: false,
+        call: RuntimeCall {
+            seq,
+            endpoint,
+            method: req.method().to_string(),
+            path: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            request_id: id.clone(),
+            status: None,
+            request_headers: headers_vec(req.headers()),
+            response_headers: Vec::new(),
+            body_len: 0,
+            body: Vec::new(),
+            received_ms: epoch_ms(),
+            responded_ms: None,
+            fault: None,
+            generation,
+        },
+    };
+    let method = req.method().clone();
+    let response = match (endpoint, id) {
+        (Endpoint::Next, _) if method == Method::GET => next(shared, &mut rec).await,
+        (Endpoint::Ping, _) if method == Method::GET => respond(
+            200,
+            vec![(CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+            Body::full("pong"),
+        ),
+        (Endpoint::Response | Endpoint::Error | Endpoint::InitError, id)
+            if method == Method::POST =>
+        {
+            post(shared, req, endpoint, id, &mut rec).await
+        }
+        (Endpoint::Other, _) => json_response(
+            404,
+            error_body("NotFound", "The requested resource could not be found"),
+        ),
+        _ => json_response(
+            405,
+            error_body(
+                "MethodNotAllowed",
+                "The method is not allowed for this path",
+            ),
+        ),
+    };
+    rec.finish(response)
+}
+
+fn fault_response(code: u16) -> Response<Body> {
+    let (error_type, message) = match code {
+        400 => ("InvalidRequestID", "Invalid request ID"),
+        403 => (
+            "InvalidStateTransition",
+            "State transition is not allowed (injected fault)",
+        ),
+        410 => ("InvokeTimeout", "Invoke timeout"),
+        413 => (
+            "RequestEntityTooLarge",
+            "Exceeded maximum allowed payload size (6291556 bytes).",
+        ),
+        500 => (
+            "InternalServerError",
+            "Internal server error (injected fault)",
+        ),
+        _ => ("InjectedFault", "Injected fault"),
+    };
+    json_response(code, error_body(error_type, message))
+}
+
+async fn next(shared: &Arc<Shared>, rec: &mut Recorder) -> Response<Body> {
+    let tag = shared.next_arrived();
+    let outcome = loop {
+        let notified = shared.dispatch.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(outcome) = shared.try_dispatch(tag) {
+            break outcome;
+        }
+        notified.await;
+    };
+    match outcome {
+        NextOutcome::Fault(fault) => {
+            rec.call().fault = Some(fault.clone());
+            let code = match fault {
+                Fault::Status(code) => code,
+                _ => 500,
+            };
+            fault_response(code)
+        }
+        NextOutcome::Event(dispatch, fault) => {
+            rec.call().request_id = Some(dispatch.request_id.clone());
+            rec.call().fault = fault.clone();
+            if let Some(Fault::Delay(delay)) = &fault {
+                tokio::time::sleep(*delay).await;
+            }
+            event_response(shared, *dispatch, fault.as_ref())
+        }
+    }
+}
+
+fn event_response(shared: &Shared, d: Dispatch, fault: Option<&Fault>) -> Response<Body> {
+    let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let mut add = |name: &'static str, value: HeaderValue| {
+        headers.push((HeaderName::from_static(name), value));
+    };
+    if fault != Some(&Fault::MissingRequestId) {
+        add("lambda-runtime-aws-request-id", header_value(&d.request_id));
+    }
+    let deadline = match fault {
+        Some(Fault::DeadlinePast) => epoch_ms().saturating_sub(1000).to_string(),
+        Some(Fault::DeadlineAbsurd) => u64::MAX.to_string(),
+        Some(Fault::Deadline(value)) => value.to_string(),
+        _ => d.deadline_ms.to_string(),
+    };
+    if fault == Some(&Fault::GarbageHeaders) {
+        add(
+            "lambda-runtime-deadline-ms",
+            HeaderValue::from_static("12o0-not-a-number"),
+        );
+        add(
+            "lambda-runtime-invoked-function-arn",
+            HeaderValue::from_bytes(b"arn:\xff\xfe\x80garbage")
+                .unwrap_or(HeaderValue::from_static("x")),
+        );
+        add(
+            "lambda-runtime-trace-id",
+            HeaderValue::from_bytes(b"Root=\xc3\x28\xa0\xa1;;;")
+                .unwrap_or(HeaderValue::from_static("x")),
+        );
+    } else {
+        add("lambda-runtime-deadline-ms", header_value(&deadline));
+        add(
+            "lambda-runtime-invoked-function-arn",
+            header_value(&shared.config.arn),
+        );
+        add("lambda-runtime-trace-id", header_value(&d.trace_id));
+    }
+    add("content-type", HeaderValue::from_static("application/json"));
+    if let Some(value) = d.client_context {
+        add("lambda-runtime-client-context", value);
+    }
+    if let Some(value) = d.cognito_identity {
+        add("lambda-runtime-cognito-identity", value);
+    }
+    if let Some(value) = d.tenant_id {
+        add("lambda-runtime-aws-tenant-id", value);
+    }
+    if let Some(nonce) = &d.nonce {
+        add("lambda-runtime-invocation-id", header_value(nonce));
+    }
+    shape_body(200, headers, d.payload, fault)
+}
+
+/// Apply the body-shaping faults to an answer.
+fn shape_body(
+    status: u16,
+    mut headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    fault: Option<&Fault>,
+) -> Response<Body> {
+    match fault {
+        Some(Fault::TruncateBody) => {
+            let half = body.slice(..body.len() / 2);
+            respond(status, headers, Body::full(half))
+        }
+        Some(Fault::DropConnection) => {
+            headers.push((CONTENT_LENGTH, HeaderValue::from(body.len())));
+            let half = body.slice(..body.len() / 2);
+            respond(status, headers, Body::broken(half))
+        }
+        _ => respond(status, headers, Body::full(body)),
+    }
+}
+
+fn rejection_response(rejection: PostRejection) -> Response<Body> {
+    match rejection {
+        PostRejection::UnknownId => {
+            json_response(400, error_body("InvalidRequestID", "Invalid request ID"))
+        }
+        PostRejection::OutOfOrder => json_response(
+            403,
+            error_body(
+                "InvalidStateTransition",
+                "State transition from RuntimeResponseSentState to InvocationResponse failed \
+                 for runtime. Error: State transition is not allowed",
+            ),
+        ),
+    }
+}
+
+async fn post(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    endpoint: Endpoint,
+    id: Option<String>,
+    rec: &mut Recorder,
+) -> Response<Body> {
+    let fault = shared.take_post_fault(endpoint);
+    rec.call().fault = fault.clone();
+    if let Some(Fault::Delay(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
+    let (parts, body) = req.into_parts();
+    let read = read_body(body, MAX_PAYLOAD).await;
+    rec.call().body_len = read.len;
+    rec.call().body = read.bytes.clone();
+    if let Some(Fault::Status(code)) = fault {
+        return fault_response(code);
+    }
+    let answer = match (endpoint, id) {
+        (Endpoint::Response, Some(id)) => post_response(shared, &id, &parts.headers, read),
+        (Endpoint::Error, Some(id)) => post_error(shared, &id, &parts.headers, read),
+        _ => post_init_error(shared, &parts.headers, read),
+    };
+    let response = match answer {
+        Ok(response) => response,
+        Err(rejection) => rejection_response(rejection),
+    };
+    if fault.is_none() {
+        return response;
+    }
+    // Re-shape the answer for the body and header faults.
+    let (mut parts, body) = response.into_parts();
+    let body = match body.data {
+        Some(data) => data,
+        None => Bytes::new(),
+    };
+    if fault == Some(Fault::GarbageHeaders) {
+        parts.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_bytes(b"\xff\xfe;;garbage/\x80")
+                .unwrap_or(HeaderValue::from_static("x")),
+        );
+    }
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    shape_body(parts.status.as_u16(), headers, body, fault.as_ref())
+}
+
+fn accepted() -> Response<Body> {
+    json_response(202, br#"{"status":"OK"}"#.to_vec())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn post_response(
+    shared: &Arc<Shared>,
+    id: &str,
+    headers: &HeaderMap,
+    read: BodyRead,
+) -> Result<Response<Body>, PostRejection> {
+    shared.check_post(id)?;
+    if read.broken {
+        let body = invoke_error_body(
+            "Runtime.TruncatedResponse",
+            &format!("RequestId: {id} Error: The runtime's response was cut short"),
+        );
+        shared.complete(id, 502, body, None, Outcome::InvalidResponse)?;
+        return Ok(json_response(
+            400,
+            error_body("TruncatedHTTPRequest", "HTTP request detected as truncated"),
+        ));
+    }
+    if read.too_large {
+        let body = invoke_error_body(
+            "Function.ResponseSizeTooLarge",
+            &format!(
+                "Response payload size ({} bytes) exceeded maximum allowed payload size \
+                 ({MAX_PAYLOAD} bytes).",
+                read.len
+            ),
+        );
+        shared.complete(id, 200, body, None, Outcome::ResponseTooLarge)?;
+        return Ok(json_response(
+            413,
+            error_body(
+                "RequestEntityTooLarge",
+                &format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)."),
+            ),
+        ));
+    }
+    match headers.get("lambda-runtime-function-response-mode") {
+        Some(mode) if mode.as_bytes() != b"streaming" && !mode.is_empty() => {
+            let body = invoke_error_body(
+                "Runtime.InvalidResponseModeHeader",
+                &format!("RequestId: {id} Error: Invalid response mode header value"),
+            );
+            shared.complete(id, 502, body, None, Outcome::InvalidResponse)?;
+            return Ok(json_response(
+                400,
+                error_body(
+                    "InvalidFunctionResponseMode",
+                    "Invalid function response mode",
+                ),
+            ));
+        }
+        _ => {}
+    }
+    // A streamed response can end with an error in trailers.
+    if let Some(trailers) = &read.trailers
+        && let Some(error_type) = header_str(trailers, "lambda-runtime-function-error-type")
+    {
+        let body = header_str(trailers, "lambda-runtime-function-error-body")
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .unwrap_or_else(|| invoke_error_body(error_type, ""));
+        shared.complete(id, 200, body, None, Outcome::FunctionError)?;
+        return Ok(accepted());
+    }
+    let content_type = header_str(headers, "content-type")
+        .unwrap_or("application/json")
+        .to_owned();
+    shared.complete(id, 200, read.bytes, Some(content_type), Outcome::Response)?;
+    Ok(accepted())
+}
+
+/// The error body as the invoker sees it: the posted body (minus an X-Ray `errorCause`), or
+/// one built from the error-type header when the body is empty.
+fn error_document(headers: &HeaderMap, body: Vec<u8>) -> Vec<u8> {
+    let error_type = header_str(headers, "lambda-runtime-function-error-type");
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return invoke_error_body(error_type.unwrap_or("Runtime.Unknown"), "");
+    }
+    if header_str(headers, "content-type") == Some(ERROR_CAUSE_CONTENT_TYPE)
+        && let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice(&body)
+    {
+        map.remove("errorCause");
+        if let Ok(stripped) = serde_json::to_vec(&map) {
+            return stripped;
+        }
+    }
+    body
+}
+
+fn post_error(
+    shared: &Arc<Shared>,
+    id: &str,
+    headers: &HeaderMap,
+    read: BodyRead,
+) -> Result<Response<Body>, PostRejection> {
+    shared.check_post(id)?;
+    if read.too_large {
+        let body = invoke_error_body(
+            "Function.ResponseSizeTooLarge",
+            "The error payload exceeded the maximum allowed payload size",
+        );
+        shared.complete(id, 200, body, None, Outcome::ResponseTooLarge)?;
+        return Ok(json_response(
+            413,
+            error_body(
+                "RequestEntityTooLarge",
+                &format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)."),
+            ),
+        ));
+    }
+    let body = error_document(headers, read.bytes);
+    shared.complete(id, 200, body, None, Outcome::FunctionError)?;
+    Ok(accepted())
+}
+
+fn post_init_error(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    read: BodyRead,
+) -> Result<Response<Body>, PostRejection> {
+    let body = error_document(headers, read.bytes);
+    let content_type = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    };
+    shared.init_error(body, content_type.to_owned())?;
+    Ok(accepted())
+}
+
+// ----- the Invoke API ---------------------------------------------------------------------
+
+fn api_error(status: u16, error_type: &str, message: &str) -> Response<Body> {
+    let body = serde_json::to_vec(&serde_json::json!({ "Type": "User", "message": message }))
+        .unwrap_or_default();
+    respond(
+        status,
+        vec![
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                HeaderName::from_static("x-amzn-errortype"),
+                header_value(error_type),
+            ),
+        ],
+        Body::full(body),
+    )
+}
+
+async fn invoke_api(shared: &Arc<Shared>, req: Request<Incoming>, rest: &str) -> Response<Body> {
+    let config = &shared.config;
+    let Some(name) = rest.strip_suffix("/invocations") else {
+        return api_error(404, "ResourceNotFoundException", "Unknown operation");
+    };
+    if name != "function" && name != config.options.function_name && name != config.arn {
+        return api_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("Function not found: {name}"),
+        );
+    }
+    if req.method() != Method::POST {
+        return api_error(405, "MethodNotAllowed", "Use POST to invoke");
+    }
+    let headers = req.headers().clone();
+    let invocation_type =
+        header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
+    if !matches!(invocation_type, "RequestResponse" | "Event" | "DryRun") {
+        return api_error(
+            400,
+            "InvalidParameterValueException",
+            "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun",
+        );
+    }
+    let mut sub = Submission::default();
+    if let Some(encoded) = headers.get("x-amz-client-context") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .ok()
+            .and_then(|raw| json_header(&raw));
+        match decoded {
+            Some(value) => sub.client_context = Some(value),
+            None => {
+                return api_error(
+                    400,
+                    "InvalidRequestContentException",
+                    "Client context must be a valid Base64-encoded JSON object.",
+                );
+            }
+        }
+    }
+    if let Some(raw) = headers.get("x-amz-cognito-identity") {
+        match json_header(raw.as_bytes()) {
+            Some(value) => sub.cognito_identity = Some(value),
+            None => {
+                return api_error(
+                    400,
+                    "InvalidRequestContentException",
+                    "X-Amz-Cognito-Identity must be a JSON object.",
+                );
+            }
+        }
+    }
+    sub.tenant_id = headers.get("x-amz-tenant-id").cloned();
+    let read = read_body(req.into_body(), MAX_PAYLOAD).await;
+    if read.too_large {
+        return api_error(
+            413,
+            "RequestTooLargeException",
+            &format!(
+                "{} byte payload is too large for the RequestResponse invocation type \
+                 ({MAX_PAYLOAD} byte maximum)",
+                read.len
+            ),
+        );
+    }
+    if read.broken {
+        return api_error(
+            400,
+            "InvalidRequestContentException",
+            "Truncated request body",
+        );
+    }
+    if invocation_type == "DryRun" {
+        return respond(204, Vec::new(), Body::full(Bytes::new()));
+    }
+    sub.payload = if read.bytes.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        Bytes::from(read.bytes)
+    };
+    let (tx, rx) = oneshot::channel();
+    let id = shared.submit(sub, Reply::Async(tx));
+    if invocation_type == "Event" {
+        return respond(
+            202,
+            vec![(
+                HeaderName::from_static("x-amzn-requestid"),
+                header_value(&id),
+            )],
+            Body::full(Bytes::new()),
+        );
+    }
+    match rx.await {
+        Ok(result) => invoke_response(&result),
+        Err(_) => api_error(503, "ServiceException", "The emulator stopped"),
+    }
+}
+
+fn invoke_response(result: &InvokeResult) -> Response<Body> {
+    let mut headers = vec![
+        (CONTENT_TYPE, header_value(&result.content_type)),
+        (
+            HeaderName::from_static("x-amzn-requestid"),
+            header_value(&result.request_id),
+        ),
+        (
+            HeaderName::from_static("x-amz-executed-version"),
+            HeaderValue::from_static("$LATEST"),
+        ),
+    ];
+    if let Some(error) = &result.function_error {
+        headers.push((
+            HeaderName::from_static("x-amz-function-error"),
+            header_value(error),
+        ));
+    }
+    respond(result.status, headers, Body::full(result.body.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_paths() {
+        assert_eq!(
+            parse_runtime_path("/2018-06-01/runtime/invocation/next", ""),
+            (Endpoint::Next, None)
+        );
+        assert_eq!(
+            parse_runtime_path(
+                "/.rt/fn/2018-06-01/runtime/invocation/abc/response",
+                "/.rt/fn"
+            ),
+            (Endpoint::Response, Some("abc".to_owned()))
+        );
+        assert_eq!(
+            parse_runtime_path("/2018-06-01/runtime/invocation/abc/error", "/.rt/fn"),
+            (Endpoint::Other, None)
+        );
+        assert_eq!(
+            parse_runtime_path("/2018-06-01/runtime/invocation//error", ""),
+            (Endpoint::Other, None)
+        );
+        assert_eq!(
+            parse_runtime_path("/2018-06-01/runtime/init/error", ""),
+            (Endpoint::InitError, None)
+        );
+    }
+}
