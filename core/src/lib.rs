@@ -7,3 +7,33 @@
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
+
+#[cfg(feature = "alloc")]
+pub mod config;
+#[cfg(feature = "alloc")]
+pub mod context;
+#[cfg(feature = "alloc")]
+pub mod diagnostic;
+#[cfg(feature = "alloc")]
+pub mod driver;
+pub mod error;
+pub mod error_type;
+pub mod id;
+pub mod lifecycle;
+#[cfg(feature = "alloc")]
+pub mod event;
+#[cfg(feature = "alloc")]
+pub mod runner;
+#[cfg(feature = "std")]
+pub mod testing;
+pub mod time;
+pub mod wire;
+
+#[cfg(feature = "alloc")]
+pub use config::Config;
+#[cfg(feature = "alloc")]
+pub use context::Context;
+#[cfg(feature = "alloc")]
+pub use diagnostic::Diagnostic;
+#[cfg(feature = "alloc")]
+pub use runner::{LambdaEvent, Runner};

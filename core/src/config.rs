@@ -1,0 +1,188 @@
+//! The function's configuration, as Lambda gives it in the environment.
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+use crate::lifecycle::DEFAULT_TIMEOUT_MARGIN_MS;
+use crate::wire::{Endpoint, EndpointError};
+
+/// The function's configuration: what Lambda puts in the environment of a `provided.al2023`
+/// function.
+///
+/// Built from any key/value source with [`Config::from_lookup`] (the core never reads the
+/// environment itself), or from the process environment with `Config::from_env` (feature `std`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
+    pub memory_size_mb: Option<u32>,
+    /// `AWS_LAMBDA_FUNCTION_VERSION` (`$LATEST` or a number).
+    pub version: String,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`.
+    pub log_group: String,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream: String,
+    /// `AWS_REGION`, falling back to `AWS_DEFAULT_REGION`; empty if neither is set.
+    pub region: String,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (Lambda Managed Instances); 1 when unset.
+    pub max_concurrency: usize,
+    /// `AWS_LAMBDA_RUNTIME_API`, as `host:port` or a URL with a path prefix.
+    pub runtime_api: Endpoint,
+    /// How long before the deadline a running handler is reported as timed out
+    /// (`LAMBDA_RUNTIME_TIMEOUT_MARGIN_MS`, default 100).
+    pub timeout_margin_ms: u64,
+}
+
+/// Why a [`Config`] could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `AWS_LAMBDA_RUNTIME_API` is not set: the binary was not started by Lambda.
+    MissingRuntimeApi,
+    /// `AWS_LAMBDA_RUNTIME_API` is set but not usable.
+    InvalidRuntimeApi(EndpointError),
+    /// A numeric variable (named) is not a number.
+    NotANumber(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingRuntimeApi => f.write_str(
+                "AWS_LAMBDA_RUNTIME_API is not set: this binary is an AWS Lambda function and \
+                 must be started by Lambda. To run it locally, use the bundled emulator: \
+                 `cargo run -p lambda-emulator -- --event '{}' -- <path to this binary>`",
+            ),
+            Self::InvalidRuntimeApi(e) => write!(f, "AWS_LAMBDA_RUNTIME_API is invalid: {e}"),
+            Self::NotANumber(var) => write!(f, "{var} is not a number"),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+impl Config {
+    /// Builds a configuration from `lookup`, which returns the value of a variable if set.
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let get = |k: &str| lookup(k).filter(|v| !v.is_empty());
+        let api = get("AWS_LAMBDA_RUNTIME_API").ok_or(ConfigError::MissingRuntimeApi)?;
+        let runtime_api = Endpoint::parse(&api).map_err(ConfigError::InvalidRuntimeApi)?;
+        let number = |k: &'static str| -> Result<Option<u64>, ConfigError> {
+            get(k).map(|v| v.trim().parse().map_err(|_| ConfigError::NotANumber(k))).transpose()
+        };
+        let memory = number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?;
+        Ok(Self {
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+            memory_size_mb: memory.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+            version: get("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".to_string()),
+            log_group: get("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_default(),
+            log_stream: get("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default(),
+            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")).unwrap_or_default(),
+            max_concurrency: number("AWS_LAMBDA_MAX_CONCURRENCY")?
+                .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX).max(1)),
+            runtime_api,
+            timeout_margin_ms: number("LAMBDA_RUNTIME_TIMEOUT_MARGIN_MS")?
+                .unwrap_or(DEFAULT_TIMEOUT_MARGIN_MS),
+        })
+    }
+
+    /// Builds a configuration from the process environment.
+    #[cfg(feature = "std")]
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// A configuration for tests: the given Runtime API endpoint and defaults elsewhere.
+    pub fn for_endpoint(runtime_api: Endpoint) -> Self {
+        Self {
+            function_name: String::new(),
+            memory_size_mb: None,
+            version: "$LATEST".to_string(),
+            log_group: String::new(),
+            log_stream: String::new(),
+            region: String::new(),
+            max_concurrency: 1,
+            runtime_api,
+            timeout_margin_ms: DEFAULT_TIMEOUT_MARGIN_MS,
+        }
+    }
+
+    /// The lifecycle options this configuration asks for.
+    pub fn lifecycle_options(&self) -> crate::lifecycle::Options {
+        crate::lifecycle::Options::new()
+            .lanes(self.max_concurrency)
+            .timeout_margin_ms(self.timeout_margin_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = Config::from_lookup(lookup(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "fn"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "7"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fn"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/27/[7]abc"),
+            ("AWS_REGION", "eu-central-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "4"),
+        ]))
+        .unwrap();
+        assert_eq!(c.function_name, "fn");
+        assert_eq!(c.memory_size_mb, Some(128));
+        assert_eq!(c.version, "7");
+        assert_eq!(c.log_group, "/aws/lambda/fn");
+        assert_eq!(c.log_stream, "2026/11/27/[7]abc");
+        assert_eq!(c.region, "eu-central-1");
+        assert_eq!(c.max_concurrency, 4);
+        assert_eq!(c.runtime_api.authority(), "127.0.0.1:9001");
+        assert_eq!(c.lifecycle_options().lanes, 4);
+    }
+
+    #[test]
+    fn region_falls_back_and_url_endpoints_work() {
+        let c = Config::from_lookup(lookup(&[
+            ("AWS_LAMBDA_RUNTIME_API", "http://127.0.0.1:9000/.rt/fn"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ]))
+        .unwrap();
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.runtime_api.prefix(), "/.rt/fn");
+        assert_eq!(c.max_concurrency, 1);
+        assert_eq!(c.version, "$LATEST");
+    }
+
+    #[test]
+    fn missing_or_bad_values_are_clear_errors() {
+        let e = Config::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(e, ConfigError::MissingRuntimeApi);
+        assert!(alloc::format!("{e}").contains("lambda-emulator"));
+        let e = Config::from_lookup(lookup(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e, ConfigError::NotANumber("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"));
+        assert!(matches!(
+            Config::from_lookup(lookup(&[("AWS_LAMBDA_RUNTIME_API", "https://x")])),
+            Err(ConfigError::InvalidRuntimeApi(_))
+        ));
+    }
+}

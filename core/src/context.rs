@@ -1,0 +1,194 @@
+//! What a handler knows about its invocation.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::lifecycle::Invocation;
+use crate::time::EpochMillis;
+use crate::wire::ResponseHead;
+
+/// The invocation's metadata, from the `/next` response headers, and the function's config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Context {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms`, when present and a number.
+    pub deadline: Option<EpochMillis>,
+    /// `Lambda-Runtime-Invoked-Function-Arn`: the function, version or alias that was invoked.
+    pub invoked_function_arn: String,
+    /// `Lambda-Runtime-Trace-Id`: the X-Ray trace header (`Root=…;Parent=…;Sampled=…`).
+    pub xray_trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`: the mobile SDK's client context.
+    pub client_context: Option<ClientContext>,
+    /// `Lambda-Runtime-Cognito-Identity`: the Cognito identity of a mobile SDK caller.
+    pub identity: Option<CognitoIdentity>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`, for tenant-isolated functions.
+    pub tenant_id: Option<String>,
+    /// `Lambda-Runtime-Invocation-Id`: the per-invoke nonce the runtime echoes.
+    pub invocation_id: Option<String>,
+    /// The function's configuration.
+    #[serde(skip)]
+    pub config: Arc<Config>,
+}
+
+impl Context {
+    /// A context with only a request id, for tests of handlers.
+    pub fn new(request_id: impl Into<String>, config: Arc<Config>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            deadline: None,
+            invoked_function_arn: String::new(),
+            xray_trace_id: None,
+            client_context: None,
+            identity: None,
+            tenant_id: None,
+            invocation_id: None,
+            config,
+        }
+    }
+
+    /// The full context of `invocation` (already validated by the lifecycle) and the optional
+    /// headers of its `/next` response. Malformed optional headers are dropped and logged.
+    pub fn from_invocation(
+        invocation: &Invocation,
+        head: &ResponseHead<'_>,
+        config: Arc<Config>,
+    ) -> Self {
+        let text = |name: &str| {
+            head.header(name)
+                .filter(|v| !v.is_empty())
+                .and_then(|v| core::str::from_utf8(v).ok())
+                .map(ToString::to_string)
+        };
+        let id = invocation.request_id.as_str();
+        let json = |name: &str| json_header(head, name, id);
+        Self {
+            request_id: id.to_string(),
+            deadline: invocation.deadline.map(|d| d.at()),
+            invoked_function_arn: text("Lambda-Runtime-Invoked-Function-Arn").unwrap_or_default(),
+            xray_trace_id: invocation.trace_id.as_ref().map(|t| t.as_str().to_string()),
+            client_context: json("Lambda-Runtime-Client-Context"),
+            identity: json_header(head, "Lambda-Runtime-Cognito-Identity", id),
+            tenant_id: text("Lambda-Runtime-Aws-Tenant-Id"),
+            invocation_id: invocation.invocation_id.as_ref().map(|i| i.as_str().to_string()),
+            config,
+        }
+    }
+}
+
+/// A JSON header, or `None` (logged) if it is absent, empty or malformed.
+fn json_header<T: serde::de::DeserializeOwned>(
+    head: &ResponseHead<'_>,
+    name: &str,
+    id: &str,
+) -> Option<T> {
+    let value = head.header(name).filter(|v| !v.is_empty())?;
+    serde_json::from_slice(value)
+        .map_err(|e| log::warn!("[{id}] ignoring malformed {name}: {e}"))
+        .ok()
+}
+
+/// The client context a mobile SDK caller sent (`Lambda-Runtime-Client-Context`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientContext {
+    /// The calling application.
+    #[serde(default)]
+    pub client: Option<ClientApplication>,
+    /// Custom values set by the caller.
+    #[serde(default)]
+    pub custom: BTreeMap<String, String>,
+    /// Environment values of the caller's SDK.
+    #[serde(default, rename = "env")]
+    pub environment: BTreeMap<String, String>,
+}
+
+/// The application of a mobile SDK caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientApplication {
+    /// Installation id.
+    #[serde(default)]
+    pub installation_id: String,
+    /// Application title.
+    #[serde(default)]
+    pub app_title: String,
+    /// Version name.
+    #[serde(default)]
+    pub app_version_name: String,
+    /// Version code.
+    #[serde(default)]
+    pub app_version_code: String,
+    /// Package name.
+    #[serde(default)]
+    pub app_package_name: String,
+}
+
+/// The Cognito identity of a mobile SDK caller (`Lambda-Runtime-Cognito-Identity`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CognitoIdentity {
+    /// `cognitoIdentityId`.
+    #[serde(rename = "cognitoIdentityId", default)]
+    pub identity_id: String,
+    /// `cognitoIdentityPoolId`.
+    #[serde(rename = "cognitoIdentityPoolId", default)]
+    pub identity_pool_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Endpoint;
+
+    #[test]
+    fn full_context_from_headers() {
+        let head = ResponseHead::new(200)
+            .with_header("Lambda-Runtime-Aws-Request-Id", b"r-1")
+            .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000")
+            .with_header("Lambda-Runtime-Invoked-Function-Arn", b"arn:aws:lambda:eu-central-1:1:function:f")
+            .with_header("Lambda-Runtime-Trace-Id", b"Root=1-a;Parent=b;Sampled=0")
+            .with_header(
+                "Lambda-Runtime-Client-Context",
+                br#"{"client":{"app_title":"shop"},"custom":{"k":"v"},"env":{"os":"x"}}"#,
+            )
+            .with_header(
+                "Lambda-Runtime-Cognito-Identity",
+                br#"{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"}"#,
+            )
+            .with_header("Lambda-Runtime-Aws-Tenant-Id", b"tenant-9")
+            .with_header("Lambda-Runtime-Invocation-Id", b"nonce");
+        let inv = Invocation::from_head(&head).unwrap();
+        let config = Arc::new(Config::for_endpoint(Endpoint::parse("127.0.0.1:9001").unwrap()));
+        let ctx = Context::from_invocation(&inv, &head, config);
+        assert_eq!(ctx.request_id, "r-1");
+        assert_eq!(ctx.deadline, Some(EpochMillis(1_700_000_003_000)));
+        assert_eq!(ctx.invoked_function_arn, "arn:aws:lambda:eu-central-1:1:function:f");
+        assert_eq!(ctx.xray_trace_id.as_deref(), Some("Root=1-a;Parent=b;Sampled=0"));
+        let cc = ctx.client_context.unwrap();
+        assert_eq!(cc.client.unwrap().app_title, "shop");
+        assert_eq!(cc.custom["k"], "v");
+        assert_eq!(cc.environment["os"], "x");
+        assert_eq!(ctx.identity.unwrap().identity_pool_id, "pool-1");
+        assert_eq!(ctx.tenant_id.as_deref(), Some("tenant-9"));
+        assert_eq!(ctx.invocation_id.as_deref(), Some("nonce"));
+    }
+
+    #[test]
+    fn empty_or_malformed_optional_headers_are_absent() {
+        let head = ResponseHead::new(200)
+            .with_header("Lambda-Runtime-Aws-Request-Id", b"r-1")
+            .with_header("Lambda-Runtime-Client-Context", b"")
+            .with_header("Lambda-Runtime-Cognito-Identity", b"{not json")
+            .with_header("Lambda-Runtime-Aws-Tenant-Id", b"");
+        let inv = Invocation::from_head(&head).unwrap();
+        let config = Arc::new(Config::for_endpoint(Endpoint::parse("127.0.0.1:9001").unwrap()));
+        let ctx = Context::from_invocation(&inv, &head, config);
+        assert_eq!((ctx.client_context, ctx.identity, ctx.tenant_id), (None, None, None));
+    }
+}

@@ -1,0 +1,217 @@
+//! The error body posted to `/invocation/{id}/error` and `/runtime/init/error`.
+//!
+//! # How `errorType` is chosen
+//!
+//! Handlers return `anyhow::Result`, so the runtime cannot see the Rust type of an error (and a
+//! Rust type name such as `&alloc::boxed::Box<dyn core::error::Error>` would mean nothing to a
+//! person reading CloudWatch anyway). Instead:
+//!
+//! - An error that is, or whose cause chain contains, a [`Diagnostic`] is posted as that
+//!   diagnostic: this is how a handler chooses its own `errorType`
+//!   (`Err(Diagnostic::new("Function.Validation", "name is required"))?`, or
+//!   `.context(Diagnostic::new(…))` on any `Result`).
+//! - Any other error is posted as `Function.HandlerError` (from `run`) or `Function.SetupError`
+//!   (from `setup`), with the error's message as `errorMessage` and the messages of its cause
+//!   chain as `stackTrace`.
+//! - Failures the runtime detects have `Runtime.*` types: see the constants on
+//!   [`ErrorType`](crate::error_type::ErrorType).
+//!
+//! Every type is normalised by [`ErrorType::new`](crate::error_type::ErrorType::new) to
+//! `(Runtime|Function).Reason`, which Lambda keeps; the same value is sent in the
+//! `Lambda-Runtime-Function-Error-Type` header and the body.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error_type::ErrorType;
+use crate::lifecycle::{ErrorCause, MAX_PAYLOAD_BYTES};
+
+/// An error report: `{"errorType": …, "errorMessage": …, "stackTrace": […]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    /// The error category, normalised to `Runtime.X` / `Function.X` when sent.
+    #[serde(serialize_with = "serialize_error_type")]
+    pub error_type: Cow<'static, str>,
+    /// A human-readable message.
+    pub error_message: String,
+    /// Further lines: the cause chain, a panic location.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack_trace: Vec<String>,
+}
+
+#[allow(clippy::ptr_arg)] // serde's `serialize_with` passes the field's own type.
+fn serialize_error_type<S: serde::Serializer>(t: &Cow<'static, str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(ErrorType::new(t).as_str())
+}
+
+impl Diagnostic {
+    /// A diagnostic with the given type (normalised when sent) and message.
+    pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { error_type: error_type.into(), error_message: message.into(), stack_trace: Vec::new() }
+    }
+
+    /// The normalised error type, as sent in the header and the body.
+    pub fn error_type(&self) -> ErrorType {
+        ErrorType::new(&self.error_type)
+    }
+
+    /// The diagnostic for an error from `run` (`default_type` = [`ErrorType::HANDLER_ERROR`]) or
+    /// `setup` ([`ErrorType::SETUP_ERROR`]); see the [module docs](self).
+    pub fn from_error(err: &anyhow::Error, default_type: &'static str) -> Self {
+        let chain = || err.chain().map(|e| e as &(dyn core::error::Error + 'static));
+        // `downcast_ref` on the `anyhow::Error` also finds a `.context(Diagnostic)`.
+        let found = err.downcast_ref::<Diagnostic>();
+        if let Some(d) = found.or_else(|| chain().find_map(|e| e.downcast_ref::<Diagnostic>())) {
+            return d.clone();
+        }
+        let mut d = Self::new(default_type, err.to_string());
+        d.stack_trace = chain().skip(1).map(|e| format!("caused by: {e}")).collect();
+        d
+    }
+
+    /// The diagnostic for an event that did not deserialise into the handler's `Event` type;
+    /// the message names the problem and where in the JSON it is (line and column).
+    pub fn invalid_event(err: &serde_json::Error) -> Self {
+        Self::new(
+            ErrorType::INVALID_EVENT,
+            format!("the event does not match the handler's Event type: {err}"),
+        )
+    }
+
+    /// The diagnostic for a handler panic with the given panic payload.
+    pub fn panic(payload: &(dyn core::any::Any + Send)) -> Self {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".to_string());
+        Self::new(ErrorType::PANIC, format!("the handler panicked: {msg}"))
+    }
+
+    /// The diagnostic for an error the lifecycle detected. `None` for
+    /// [`ErrorCause::Handler`], whose diagnostic the driver already holds.
+    pub fn from_cause(cause: ErrorCause) -> Option<Self> {
+        Some(match cause {
+            ErrorCause::Handler => return None,
+            ErrorCause::Timeout { deadline, margin_ms } => Self::new(
+                ErrorType::TIMEOUT,
+                format!(
+                    "the handler did not finish within {margin_ms} ms of the invocation's \
+                     deadline ({} ms since the epoch) and was stopped",
+                    deadline.at().as_millis()
+                ),
+            ),
+            ErrorCause::ResponseTooLarge { len } => Self::new(
+                ErrorType::RESPONSE_TOO_LARGE,
+                format!(
+                    "the response is {len} bytes; a buffered response may be at most \
+                     {MAX_PAYLOAD_BYTES} bytes"
+                ),
+            ),
+            ErrorCause::EventTooLarge { len } => Self::new(
+                ErrorType::EVENT_TOO_LARGE,
+                format!(
+                    "the event is over {} bytes ({len} read); at most {MAX_PAYLOAD_BYTES} are \
+                     accepted",
+                    len.min(MAX_PAYLOAD_BYTES as u64)
+                ),
+            ),
+        })
+    }
+
+    /// The JSON body.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising strings and a list of strings into a Vec cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type(), self.error_message)
+    }
+}
+
+impl core::error::Error for Diagnostic {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{Deadline, EpochMillis};
+    use anyhow::Context as _;
+
+    #[test]
+    fn serialises_with_lambda_field_names() {
+        let mut d = Diagnostic::new("Function.Validation", "name is required");
+        assert_eq!(
+            d.to_json(),
+            br#"{"errorType":"Function.Validation","errorMessage":"name is required"}"#
+        );
+        d.stack_trace.push("caused by: x".into());
+        assert_eq!(
+            d.to_json(),
+            br#"{"errorType":"Function.Validation","errorMessage":"name is required","stackTrace":["caused by: x"]}"#
+        );
+    }
+
+    #[test]
+    fn header_and_body_types_agree_even_for_odd_names() {
+        let d = Diagnostic::new("&alloc::boxed::Box<dyn core::error::Error>", "m");
+        let body: serde_json::Value = serde_json::from_slice(&d.to_json()).unwrap();
+        assert_eq!(body["errorType"], d.error_type().as_str());
+        assert!(d.error_type().as_str().starts_with("Function."));
+    }
+
+    #[test]
+    fn anyhow_errors_get_a_readable_type_and_their_cause_chain() {
+        let err = anyhow::anyhow!("disk full").context("saving the order");
+        let d = Diagnostic::from_error(&err, ErrorType::HANDLER_ERROR);
+        assert_eq!(d.error_type, "Function.HandlerError");
+        assert_eq!(d.error_message, "saving the order");
+        assert_eq!(d.stack_trace, ["caused by: disk full"]);
+    }
+
+    #[test]
+    fn a_diagnostic_anywhere_in_the_chain_chooses_the_type() {
+        let err = anyhow::Error::new(Diagnostic::new("Function.Validation", "bad name"));
+        let d = Diagnostic::from_error(&err, ErrorType::HANDLER_ERROR);
+        assert_eq!((&*d.error_type, &*d.error_message), ("Function.Validation", "bad name"));
+        let r: Result<(), _> = Err(anyhow::anyhow!("root"));
+        let err = r.context(Diagnostic::new("Function.Upstream", "upstream failed")).unwrap_err();
+        let d = Diagnostic::from_error(&err, ErrorType::HANDLER_ERROR);
+        assert_eq!(d.error_type, "Function.Upstream");
+    }
+
+    #[test]
+    fn invalid_event_says_where() {
+        let err = serde_json::from_slice::<u32>(b"\n  \"x\"").unwrap_err();
+        let d = Diagnostic::invalid_event(&err);
+        assert_eq!(d.error_type, ErrorType::INVALID_EVENT);
+        assert!(d.error_message.contains("line 2 column"), "{}", d.error_message);
+    }
+
+    #[test]
+    fn causes_describe_themselves() {
+        assert_eq!(Diagnostic::from_cause(ErrorCause::Handler), None);
+        let t = ErrorCause::Timeout { deadline: Deadline(EpochMillis(5)), margin_ms: 100 };
+        assert_eq!(Diagnostic::from_cause(t).unwrap().error_type, ErrorType::TIMEOUT);
+        let big = Diagnostic::from_cause(ErrorCause::ResponseTooLarge { len: 7 << 20 }).unwrap();
+        assert!(big.error_message.contains("7340032"));
+    }
+
+    #[test]
+    fn panic_payloads() {
+        let s: &(dyn core::any::Any + Send) = &"boom";
+        assert!(Diagnostic::panic(s).error_message.ends_with("boom"));
+        let s: &(dyn core::any::Any + Send) = &String::from("bang");
+        assert!(Diagnostic::panic(s).error_message.ends_with("bang"));
+        let s: &(dyn core::any::Any + Send) = &7u8;
+        assert_eq!(Diagnostic::panic(s).error_type, ErrorType::PANIC);
+    }
+}

@@ -1,0 +1,744 @@
+//! Every behaviour of the lifecycle, with no socket, executor or sleep: bytes and `now` in,
+//! actions and phases out.
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+use super::*;
+use crate::wire::ResponseHead;
+
+/// An owned copy of an [`Action`], so tests can compare lists of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Act {
+    RunSetup,
+    FetchNext(usize),
+    RunHandler(usize, String),
+    PostResponse(usize, String, Option<String>),
+    PostError(usize, String, ErrorCause),
+    PostInitError,
+    Wait(Option<u64>),
+    Exit(ExitReason),
+}
+
+impl From<Action<'_>> for Act {
+    fn from(a: Action<'_>) -> Self {
+        let id = |i: &Invocation| i.request_id.to_string();
+        match a {
+            Action::RunSetup => Act::RunSetup,
+            Action::FetchNext { lane } => Act::FetchNext(lane),
+            Action::RunHandler { lane, invocation } => Act::RunHandler(lane, id(invocation)),
+            Action::PostResponse { lane, invocation } => Act::PostResponse(
+                lane,
+                id(invocation),
+                invocation.invocation_id.as_ref().map(ToString::to_string),
+            ),
+            Action::PostError { lane, invocation, cause } => {
+                Act::PostError(lane, id(invocation), cause)
+            }
+            Action::PostInitError { .. } => Act::PostInitError,
+            Action::Wait { until } => Act::Wait(until.map(EpochMillis::as_millis)),
+            Action::Exit(r) => Act::Exit(r),
+        }
+    }
+}
+
+const MAX_STEPS: usize = 64;
+
+/// Drives a machine with a virtual clock and records the phases lane 0 goes through.
+struct Harness<const N: usize = 1> {
+    m: Lifecycle<N>,
+    now: EpochMillis,
+    transcript: Vec<Phase>,
+}
+
+fn at(ms: u64) -> EpochMillis {
+    EpochMillis(ms)
+}
+
+const T0: u64 = 1_700_000_000_000;
+
+impl<const N: usize> Harness<N> {
+    fn new(options: Options) -> Self {
+        let m = Lifecycle::new(options);
+        let transcript = vec![m.phase()];
+        Self { m, now: at(T0), transcript }
+    }
+
+    /// A harness whose setup succeeded and whose lanes all asked for `/next`.
+    fn started(options: Options) -> Self {
+        let mut h = Self::new(options);
+        assert_eq!(h.drain(), [Act::RunSetup, Act::Wait(None)]);
+        h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        h.record();
+        let fetches: Vec<_> = (0..h.m.lanes()).map(Act::FetchNext).collect();
+        let mut want = fetches;
+        want.push(Act::Wait(None));
+        assert_eq!(h.drain(), want);
+        h
+    }
+
+    fn record(&mut self) {
+        let p = self.m.phase();
+        if self.transcript.last() != Some(&p) {
+            self.transcript.push(p);
+        }
+    }
+
+    /// Polls until `Wait` or `Exit` (inclusive).
+    fn drain(&mut self) -> Vec<Act> {
+        let mut out = Vec::new();
+        for _ in 0..MAX_STEPS {
+            let a = Act::from(self.m.poll());
+            let stop = matches!(a, Act::Wait(_) | Act::Exit(_));
+            out.push(a);
+            if stop {
+                self.record();
+                return out;
+            }
+        }
+        panic!("poll never returned Wait or Exit: {out:?}");
+    }
+
+    fn respond(&mut self, lane: usize, head: ResponseHead<'_>, body_len: u64) {
+        self.m.handle_response(self.now, lane, &head, body_len).unwrap();
+        self.record();
+    }
+
+    /// `/next` answers 200 with the usual headers.
+    fn next(&mut self, lane: usize, id: &str, deadline: u64) {
+        let d = std::format!("{deadline}");
+        let head = ResponseHead::new(200)
+            .with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes())
+            .with_header("Lambda-Runtime-Deadline-Ms", d.as_bytes())
+            .with_header("Lambda-Runtime-Trace-Id", b"Root=1-abc;Parent=def;Sampled=1");
+        self.respond(lane, head, 2);
+    }
+
+    fn status(&mut self, lane: usize, status: u16) {
+        self.respond(lane, ResponseHead::new(status), 0);
+    }
+
+    fn done(&mut self, lane: usize, id: &str, outcome: HandlerOutcome) -> Result<(), Misuse> {
+        let id = crate::id::RequestId::parse(id.as_bytes()).unwrap();
+        let r = self.m.handle_handler_done(self.now, lane, &id, outcome);
+        self.record();
+        r
+    }
+
+    fn advance_to(&mut self, t: u64) {
+        self.now = at(t);
+        self.m.handle_timeout(self.now);
+        self.record();
+    }
+
+    fn fail(&mut self, lane: usize) {
+        self.m.handle_transport_error(self.now, lane).unwrap();
+        self.record();
+    }
+}
+
+/// `/next` delivers `id` with a deadline 3 s from now; the handler starts.
+fn run_one(h: &mut Harness, id: &str) {
+    let now = h.now.as_millis();
+    h.next(0, id, now + 3_000);
+    assert_eq!(h.drain(), [Act::RunHandler(0, id.into()), Act::Wait(Some(now + 2_900))]);
+}
+
+fn ok(len: usize) -> HandlerOutcome {
+    HandlerOutcome::Ok { len }
+}
+
+// --- setup ---------------------------------------------------------------------------------
+
+#[test]
+fn setup_ok_fetches_next() {
+    let mut h = Harness::<1>::new(Options::new());
+    assert_eq!(h.m.phase(), Phase::Init);
+    assert_eq!(h.drain(), [Act::RunSetup, Act::Wait(None)]);
+    h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert_eq!(h.transcript, [Phase::Init, Phase::Poll]);
+}
+
+#[test]
+fn setup_error_posts_init_error_then_exits_non_zero() {
+    let mut h = Harness::<1>::new(Options::new());
+    h.drain();
+    h.m.handle_setup(h.now, SetupOutcome::Failed).unwrap();
+    assert_eq!(h.drain(), [Act::PostInitError, Act::Wait(None)]);
+    h.status(0, 202);
+    let acts = h.drain();
+    assert_eq!(acts, [Act::Exit(ExitReason::SetupFailed)]);
+    assert_ne!(ExitReason::SetupFailed.code(), 0);
+    assert_eq!(h.transcript, [Phase::Init, Phase::Report, Phase::Exit]);
+}
+
+#[test]
+fn setup_error_exits_even_if_init_error_is_refused() {
+    for status in [400, 403, 500] {
+        let mut h = Harness::<1>::new(Options::new());
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Failed).unwrap();
+        h.drain();
+        h.status(0, status);
+        assert!(matches!(h.drain()[..], [Act::Exit(_)]), "{status}");
+    }
+}
+
+#[test]
+fn setup_error_with_lanes_reports_once() {
+    let mut h = Harness::<4>::new(Options::new().lanes(4));
+    h.drain();
+    h.m.handle_setup(h.now, SetupOutcome::Failed).unwrap();
+    assert_eq!(h.drain(), [Act::PostInitError, Act::Wait(None)]);
+    for lane in 1..4 {
+        assert_eq!(h.m.lane_phase(lane), Some(Phase::Exit));
+    }
+}
+
+#[test]
+fn setup_is_asked_for_once() {
+    let mut h = Harness::<1>::new(Options::new());
+    assert_eq!(h.drain(), [Act::RunSetup, Act::Wait(None)]);
+    assert_eq!(h.drain(), [Act::Wait(None)]);
+}
+
+// --- a full invocation ---------------------------------------------------------------------
+
+#[test]
+fn next_runs_the_handler_with_every_header() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200)
+        .with_header("lambda-runtime-aws-request-id", b"8476a536-e9f4-11e8-9739-2dfe598c3fcd")
+        .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000")
+        .with_header("Lambda-Runtime-Trace-Id", b"Root=1-5759e988;Parent=53995c3f;Sampled=1")
+        .with_header("Lambda-Runtime-Invocation-Id", b"inv-42");
+    h.respond(0, head, 17);
+    assert_eq!(h.m.phase(), Phase::Run);
+    let inv = h.m.invocation(0).unwrap().clone();
+    assert_eq!(inv.request_id.as_str(), "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+    assert_eq!(inv.deadline, Some(Deadline(at(1_700_000_003_000))));
+    assert_eq!(inv.trace_id.unwrap().as_str(), "Root=1-5759e988;Parent=53995c3f;Sampled=1");
+    assert_eq!(inv.invocation_id.as_ref().unwrap().as_str(), "inv-42");
+    let id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
+    assert_eq!(h.drain(), [Act::RunHandler(0, id.into()), Act::Wait(Some(T0 + 2_900))]);
+    h.done(0, id, ok(5)).unwrap();
+    assert_eq!(
+        h.drain(),
+        [Act::PostResponse(0, id.into(), Some("inv-42".into())), Act::Wait(None)]
+    );
+}
+
+#[test]
+fn invocation_id_is_echoed_on_errors_too() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200)
+        .with_header("Lambda-Runtime-Aws-Request-Id", b"r1")
+        .with_header("Lambda-Runtime-Invocation-Id", b"nonce-1");
+    h.respond(0, head, 2);
+    h.drain();
+    h.done(0, "r1", HandlerOutcome::Failed).unwrap();
+    match h.m.poll() {
+        Action::PostError { invocation, cause: ErrorCause::Handler, .. } => {
+            assert_eq!(invocation.invocation_id.as_ref().unwrap().as_str(), "nonce-1");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn invalid_invocation_id_is_not_echoed_but_the_invocation_runs() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200)
+        .with_header("Lambda-Runtime-Aws-Request-Id", b"r1")
+        .with_header("Lambda-Runtime-Invocation-Id", b"evil\r\nX: 1");
+    h.respond(0, head, 2);
+    assert_eq!(h.drain()[0], Act::RunHandler(0, "r1".into()));
+    assert_eq!(h.m.invocation(0).unwrap().invocation_id, None);
+}
+
+#[test]
+fn cold_start_transcript() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(2)).unwrap();
+    assert_eq!(h.drain(), [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]);
+    h.status(0, 202);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert_eq!(
+        h.transcript,
+        [Phase::Init, Phase::Poll, Phase::Run, Phase::Report, Phase::Poll]
+    );
+}
+
+#[test]
+fn handler_error_posts_error_then_polls() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", HandlerOutcome::Failed).unwrap();
+    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), ErrorCause::Handler), Act::Wait(None)]);
+    h.status(0, 202);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert_eq!(
+        h.transcript,
+        [Phase::Init, Phase::Poll, Phase::Run, Phase::Report, Phase::Poll]
+    );
+}
+
+#[test]
+fn cargo_lambda_answers_200_to_reports() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(2)).unwrap();
+    h.drain();
+    h.status(0, 200);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+}
+
+#[test]
+fn handler_result_for_another_id_is_misuse() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    assert_eq!(h.done(0, "r2", ok(2)), Err(Misuse::WrongRequestId));
+    assert_eq!(h.m.phase(), Phase::Run);
+}
+
+// --- timeouts ------------------------------------------------------------------------------
+
+#[test]
+fn timeout_posts_error_and_drops_late_result() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.advance_to(T0 + 2_899);
+    assert_eq!(h.m.phase(), Phase::Run, "not yet due");
+    assert_eq!(h.drain(), [Act::Wait(Some(T0 + 2_900))]);
+    h.advance_to(T0 + 2_900);
+    let cause = ErrorCause::Timeout { deadline: Deadline(at(T0 + 3_000)), margin_ms: 100 };
+    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+    // The handler finishes while the timeout error is in flight: dropped.
+    h.done(0, "r1", ok(2)).unwrap();
+    assert_eq!(h.drain(), [Act::Wait(None)]);
+    h.status(0, 202);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    // ... or even later: still never posted.
+    assert!(h.done(0, "r1", ok(2)).is_err());
+    assert_eq!(h.drain(), [Act::Wait(None)]);
+    assert_eq!(
+        h.transcript,
+        [Phase::Init, Phase::Poll, Phase::Run, Phase::Timeout, Phase::Poll]
+    );
+}
+
+#[test]
+fn timeout_margin_is_configurable() {
+    let mut h = Harness::<1>::started(Options::new().timeout_margin_ms(500));
+    h.next(0, "r1", T0 + 3_000);
+    assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(Some(T0 + 2_500))]);
+    let mut h = Harness::<1>::started(Options::new().timeout_margin_ms(0));
+    h.next(0, "r1", T0 + 3_000);
+    assert_eq!(h.drain()[1], Act::Wait(Some(T0 + 3_000)));
+}
+
+#[test]
+fn deadline_closer_than_the_margin_fires_at_once() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.next(0, "r1", T0 + 40);
+    assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(Some(T0))]);
+}
+
+#[test]
+fn spurious_and_repeated_timeouts_are_no_ops() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.advance_to(T0 + 10);
+    h.advance_to(T0 + 10);
+    assert_eq!(h.drain(), [Act::Wait(None)]);
+    run_one(&mut h, "r1");
+    h.advance_to(T0 + 2_950);
+    h.advance_to(T0 + 2_960);
+    let acts = h.drain();
+    assert_eq!(acts.len(), 2, "one timeout error, not two: {acts:?}");
+}
+
+#[test]
+fn missing_garbage_or_absurd_deadlines_arm_no_timer() {
+    let cases: [&[u8]; 7] = [
+        b"",
+        b"soon",
+        b"-5",
+        b"1700000003000.5",
+        b"99999999999999999999999",
+        b"1000",                // a small constant, as some local emulators send
+        b"18446744073709551615", // far in the future
+    ];
+    for deadline in cases {
+        let mut h = Harness::<1>::started(Options::new());
+        let head = ResponseHead::new(200)
+            .with_header("Lambda-Runtime-Aws-Request-Id", b"r1")
+            .with_header("Lambda-Runtime-Deadline-Ms", deadline);
+        h.respond(0, head, 2);
+        assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(None)], "{deadline:?}");
+        h.advance_to(u64::MAX);
+        assert_eq!(h.m.phase(), Phase::Run);
+        h.done(0, "r1", ok(1)).unwrap();
+        assert_eq!(h.drain()[0], Act::PostResponse(0, "r1".into(), None));
+    }
+    let mut h = Harness::<1>::started(Options::new());
+    h.respond(0, ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1"), 2);
+    assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(None)]);
+}
+
+#[test]
+fn a_clock_stepping_back_does_not_undo_time() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.advance_to(T0 + 2_950);
+    h.advance_to(T0);
+    assert_eq!(h.m.phase(), Phase::Timeout);
+}
+
+// --- request ids ---------------------------------------------------------------------------
+
+#[test]
+fn missing_request_id_goes_back_to_poll() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.respond(0, ResponseHead::new(200).with_header("Lambda-Runtime-Deadline-Ms", b"1"), 2);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert_eq!(h.transcript, [Phase::Init, Phase::Poll]);
+}
+
+#[test]
+fn unsafe_request_ids_are_never_used() {
+    let long = "a".repeat(129);
+    for id in ["a/b", "..", "x/../y", "a%2Fb", "a b", "a\r\nb", "a\nb", long.as_str(), ""] {
+        let mut h = Harness::<1>::started(Options::new());
+        let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes());
+        h.respond(0, head, 2);
+        assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)], "{id:?}");
+        assert_eq!(h.m.invocation(0), None);
+    }
+}
+
+// --- statuses ------------------------------------------------------------------------------
+
+#[test]
+fn rejected_reports_are_logged_not_retried() {
+    for status in [400, 403, 404, 410, 413] {
+        let mut h = Harness::<1>::started(Options::new());
+        run_one(&mut h, "r1");
+        h.done(0, "r1", HandlerOutcome::Failed).unwrap();
+        h.drain();
+        h.status(0, status);
+        assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)], "{status}");
+    }
+}
+
+#[test]
+fn rejected_responses_are_logged_not_retried() {
+    for status in [400, 403, 410] {
+        let mut h = Harness::<1>::started(Options::new());
+        run_one(&mut h, "r1");
+        h.done(0, "r1", ok(3)).unwrap();
+        h.drain();
+        h.status(0, status);
+        assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)], "{status}");
+    }
+}
+
+#[test]
+fn status_413_on_response_posts_too_large_error_for_same_id() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(6_000_000)).unwrap();
+    assert_eq!(h.drain()[0], Act::PostResponse(0, "r1".into(), None));
+    h.status(0, 413);
+    let cause = ErrorCause::ResponseTooLarge { len: 6_000_000 };
+    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+    h.status(0, 202);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+}
+
+#[test]
+fn oversized_response_is_never_sent() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(MAX_PAYLOAD_BYTES)).unwrap();
+    assert_eq!(h.drain()[0], Act::PostResponse(0, "r1".into(), None), "the limit itself is fine");
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(MAX_PAYLOAD_BYTES + 1)).unwrap();
+    let cause = ErrorCause::ResponseTooLarge { len: MAX_PAYLOAD_BYTES + 1 };
+    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+}
+
+#[test]
+fn oversized_event_is_reported_without_running_the_handler() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1");
+    h.respond(0, head, MAX_PAYLOAD_BYTES as u64 + 1);
+    let cause = ErrorCause::EventTooLarge { len: MAX_PAYLOAD_BYTES as u64 + 1 };
+    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+}
+
+#[test]
+fn server_error_exits_promptly_from_every_endpoint() {
+    // /next
+    let mut h = Harness::<1>::started(Options::new());
+    h.status(0, 500);
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 500 })]);
+    // /response and /error
+    for outcome in [ok(2), HandlerOutcome::Failed] {
+        let mut h = Harness::<1>::started(Options::new());
+        run_one(&mut h, "r1");
+        h.done(0, "r1", outcome).unwrap();
+        h.drain();
+        h.status(0, 500);
+        assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 500 })]);
+        assert_ne!(ExitReason::ServerError { status: 500 }.code(), 0);
+    }
+    // the timeout error
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.advance_to(T0 + 3_000);
+    h.drain();
+    h.status(0, 503);
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 503 })]);
+    assert_eq!(h.transcript.last(), Some(&Phase::Exit));
+    // Exit is terminal.
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 503 })]);
+}
+
+#[test]
+fn next_refused_backs_off_then_exits() {
+    let mut h = Harness::<1>::started(Options::new());
+    let mut waits = Vec::new();
+    for _ in 1..MAX_ATTEMPTS {
+        h.status(0, 403);
+        let acts = h.drain();
+        let [Act::Wait(Some(until))] = acts[..] else { panic!("{acts:?}") };
+        waits.push(until - h.now.as_millis());
+        h.advance_to(until);
+        assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    }
+    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "backoff grows: {waits:?}");
+    assert!(waits[0] > 0, "never a busy loop: {waits:?}");
+    h.status(0, 403);
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::Refused { status: 403 })]);
+}
+
+// --- transport failures --------------------------------------------------------------------
+
+#[test]
+fn dropped_connection_retries_with_bounded_backoff_then_exits() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.fail(0);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)], "first retry is immediate");
+    let mut total = 0;
+    for attempt in 2..MAX_ATTEMPTS {
+        h.fail(0);
+        let acts = h.drain();
+        let [Act::Wait(Some(until))] = acts[..] else { panic!("attempt {attempt}: {acts:?}") };
+        let delay = until - h.now.as_millis();
+        assert_eq!(delay, backoff_ms(attempt));
+        assert!(delay > 0 && delay <= 2_000);
+        total += delay;
+        h.advance_to(until);
+        assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    }
+    assert!(total < 10_000, "gives up within seconds: {total} ms");
+    h.fail(0);
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::Unreachable)]);
+}
+
+#[test]
+fn dropped_connection_while_reporting_reposts_the_same_thing() {
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(3)).unwrap();
+    h.drain();
+    h.fail(0);
+    assert_eq!(h.drain(), [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]);
+    h.status(0, 202);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+}
+
+#[test]
+fn a_success_resets_the_failure_count() {
+    let mut h = Harness::<1>::started(Options::new());
+    for _ in 0..3 {
+        for _ in 1..MAX_ATTEMPTS {
+            h.fail(0);
+            if let [Act::Wait(Some(until))] = h.drain()[..] {
+                h.advance_to(until);
+                h.drain();
+            }
+        }
+        run_one(&mut h, "r1");
+        h.done(0, "r1", ok(1)).unwrap();
+        h.drain();
+        h.status(0, 202);
+        h.drain();
+    }
+    assert_eq!(h.m.phase(), Phase::Poll);
+}
+
+#[test]
+fn responses_without_a_request_in_flight_are_misuse() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.fail(0);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    h.fail(0);
+    // Waiting for the backoff: nothing is in flight.
+    assert_eq!(
+        h.m.handle_response(h.now, 0, &ResponseHead::new(200), 0),
+        Err(Misuse::NoRequestInFlight)
+    );
+    assert_eq!(h.m.handle_transport_error(h.now, 0), Err(Misuse::NoRequestInFlight));
+    assert_eq!(h.m.handle_transport_error(h.now, 7), Err(Misuse::NoSuchLane(7)));
+}
+
+// --- lanes ---------------------------------------------------------------------------------
+
+#[test]
+fn lanes_share_one_setup_and_run_independently() {
+    let mut h = Harness::<4>::started(Options::new().lanes(4));
+    assert_eq!(h.m.lanes(), 4);
+    h.next(2, "c", T0 + 1_000);
+    h.next(0, "a", T0 + 5_000);
+    let acts = h.drain();
+    assert!(acts.contains(&Act::RunHandler(2, "c".into())));
+    assert!(acts.contains(&Act::RunHandler(0, "a".into())));
+    assert_eq!(acts.last(), Some(&Act::Wait(Some(T0 + 900))));
+    h.advance_to(T0 + 900);
+    let cause = ErrorCause::Timeout { deadline: Deadline(at(T0 + 1_000)), margin_ms: 100 };
+    assert_eq!(h.drain(), [Act::PostError(2, "c".into(), cause), Act::Wait(Some(T0 + 4_900))]);
+    h.done(0, "a", ok(1)).unwrap();
+    assert_eq!(h.drain(), [Act::PostResponse(0, "a".into(), None), Act::Wait(None)]);
+    assert_eq!(h.m.lane_phase(1), Some(Phase::Poll));
+    assert_eq!(h.m.lane_phase(2), Some(Phase::Timeout));
+    assert_eq!(h.m.lane_phase(4), None);
+}
+
+#[test]
+fn lanes_are_clamped() {
+    assert_eq!(Lifecycle::<2>::new(Options::new().lanes(9)).lanes(), 2);
+    assert_eq!(Lifecycle::<2>::new(Options::new().lanes(0)).lanes(), 1);
+}
+
+#[test]
+fn a_server_error_on_one_lane_stops_all() {
+    let mut h = Harness::<3>::started(Options::new().lanes(3));
+    h.status(1, 500);
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 500 })]);
+    for lane in 0..3 {
+        assert_eq!(h.m.lane_phase(lane), Some(Phase::Exit));
+    }
+}
+
+// --- the table -----------------------------------------------------------------------------
+
+/// A single-lane machine brought into `phase`.
+fn machine_in(phase: Phase) -> Harness {
+    let mut h = Harness::<1>::new(Options::new());
+    h.drain();
+    match phase {
+        Phase::Init => {}
+        Phase::Poll => {
+            h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+            h.drain();
+        }
+        Phase::Run | Phase::Report | Phase::Timeout => {
+            h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+            h.drain();
+            run_one(&mut h, "r1");
+            if phase == Phase::Report {
+                h.done(0, "r1", ok(1)).unwrap();
+                h.drain();
+            }
+            if phase == Phase::Timeout {
+                h.advance_to(T0 + 3_000);
+                h.drain();
+            }
+        }
+        Phase::Exit => {
+            h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+            h.drain();
+            h.status(0, 500);
+            h.drain();
+        }
+    }
+    assert_eq!(h.m.phase(), phase);
+    h
+}
+
+const PHASES: [Phase; 6] =
+    [Phase::Init, Phase::Poll, Phase::Run, Phase::Report, Phase::Timeout, Phase::Exit];
+
+fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
+    let now = h.now;
+    let id = crate::id::RequestId::parse(b"r1").unwrap();
+    match input {
+        InputKind::SetupDone => h.m.handle_setup(now, SetupOutcome::Done),
+        InputKind::SetupFailed => h.m.handle_setup(now, SetupOutcome::Failed),
+        InputKind::Response => h.m.handle_response(now, 0, &ResponseHead::new(202), 0),
+        InputKind::HandlerDone => h.m.handle_handler_done(now, 0, &id, ok(1)),
+        InputKind::TransportFailed => h.m.handle_transport_error(now, 0),
+        InputKind::TimerFired => {
+            h.m.handle_timeout(now);
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn every_pair_outside_the_table_is_misuse_and_changes_nothing() {
+    let mut illegal = 0;
+    for phase in PHASES {
+        for input in InputKind::ALL {
+            if input == InputKind::TimerFired || is_legal(phase, input) {
+                continue;
+            }
+            illegal += 1;
+            let mut h = machine_in(phase);
+            let before = format!("{:?}", h.m);
+            assert_eq!(
+                feed(&mut h, input),
+                Err(Misuse::Illegal { phase, input }),
+                "{phase:?} {input:?}"
+            );
+            assert_eq!(format!("{:?}", h.m), before, "{phase:?} {input:?} changed the state");
+        }
+    }
+    assert_eq!(illegal, 20, "pairs outside the table");
+}
+
+#[test]
+fn every_pair_in_the_table_is_accepted() {
+    for phase in PHASES {
+        for input in InputKind::ALL {
+            if !is_legal(phase, input) || input == InputKind::TimerFired {
+                continue;
+            }
+            let mut h = machine_in(phase);
+            // Only Poll/Report/Timeout have a request in flight to answer or fail.
+            assert_eq!(feed(&mut h, input), Ok(()), "{phase:?} {input:?}");
+            let to = h.m.phase();
+            assert!(
+                TRANSITIONS.iter().any(|t| t.from == phase && t.input == input && t.to == to),
+                "{phase:?} --{input:?}--> {to:?} is not in the table"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_table_has_no_duplicate_rows_and_every_phase_is_reachable() {
+    for (i, a) in TRANSITIONS.iter().enumerate() {
+        for b in &TRANSITIONS[i + 1..] {
+            assert!(!(a.from == b.from && a.input == b.input && a.to == b.to), "{a:?}");
+        }
+    }
+    for p in PHASES {
+        assert!(p == Phase::Init || TRANSITIONS.iter().any(|t| t.to == p), "{p:?}");
+    }
+}

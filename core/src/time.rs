@@ -1,0 +1,111 @@
+//! Wall-clock time as the Runtime API speaks it: Unix-epoch milliseconds.
+//!
+//! `Lambda-Runtime-Deadline-Ms` is wall-clock time, so the core does not pretend it is a monotonic
+//! instant. The core never reads a clock: every `handle_*` call takes `now` as an argument.
+
+use core::fmt;
+
+/// Milliseconds since the Unix epoch (1970-01-01T00:00:00Z); serialised as a plain number.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct EpochMillis(pub u64);
+
+impl EpochMillis {
+    /// The epoch itself; tests start their virtual clock here.
+    pub const ZERO: Self = Self(0);
+
+    /// The instant `ms` milliseconds after the epoch.
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self + ms`, saturating at `u64::MAX` (absurd deadlines must not overflow).
+    #[must_use]
+    pub const fn saturating_add(self, ms: u64) -> Self {
+        Self(self.0.saturating_add(ms))
+    }
+
+    /// `self - ms`, saturating at the epoch.
+    #[must_use]
+    pub const fn saturating_sub(self, ms: u64) -> Self {
+        Self(self.0.saturating_sub(ms))
+    }
+
+    /// Milliseconds from `earlier` to `self`, or 0 if `earlier` is later.
+    pub const fn millis_since(self, earlier: Self) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// The current wall-clock time (reads the system clock, so only the adapters call it).
+    #[cfg(feature = "std")]
+    pub fn now() -> Self {
+        Self::from(std::time::SystemTime::now())
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<std::time::SystemTime> for EpochMillis {
+    /// Times before the epoch map to [`EpochMillis::ZERO`].
+    fn from(t: std::time::SystemTime) -> Self {
+        let ms = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self(ms)
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<EpochMillis> for std::time::SystemTime {
+    fn from(t: EpochMillis) -> Self {
+        std::time::UNIX_EPOCH + core::time::Duration::from_millis(t.0)
+    }
+}
+
+impl fmt::Display for EpochMillis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}ms", self.0)
+    }
+}
+
+/// The instant by which an invocation must have been answered (`Lambda-Runtime-Deadline-Ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Deadline(pub EpochMillis);
+
+impl Deadline {
+    /// The deadline as epoch milliseconds.
+    pub const fn at(self) -> EpochMillis {
+        self.0
+    }
+
+    /// Milliseconds left until the deadline, 0 once it has passed.
+    pub const fn remaining(self, now: EpochMillis) -> u64 {
+        self.0.millis_since(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        assert_eq!(EpochMillis(u64::MAX).saturating_add(5), EpochMillis(u64::MAX));
+        assert_eq!(EpochMillis::ZERO.saturating_sub(5), EpochMillis::ZERO);
+        assert_eq!(EpochMillis(10).millis_since(EpochMillis(20)), 0);
+        assert_eq!(Deadline(EpochMillis(1_000)).remaining(EpochMillis(400)), 600);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn system_time_round_trip() {
+        let t = EpochMillis(1_542_409_706_888);
+        assert_eq!(EpochMillis::from(std::time::SystemTime::from(t)), t);
+    }
+}
