@@ -48,6 +48,9 @@ pub struct RuntimeCall {
     pub body_len: usize,
     /// The request body (empty for `GET`s; at most the payload limit is kept).
     pub body: Vec<u8>,
+    /// The response body the emulator sent (for `/next`, the event; with
+    /// [`Fault::TruncateBody`] or [`Fault::DropConnection`], the part that was sent).
+    pub response_body: Vec<u8>,
     /// When the request head arrived, Unix epoch milliseconds.
     pub received_ms: u64,
     /// When the answer was produced, Unix epoch milliseconds.
@@ -57,6 +60,9 @@ pub struct RuntimeCall {
     /// The function process generation current when the call arrived (1 = first start;
     /// 0 when the emulator runs without a process).
     pub generation: u64,
+    /// Which TCP connection carried the call (numbered from 0 in accept order), so tests can
+    /// see whether the function keeps its connection alive.
+    pub connection: u64,
 }
 
 impl RuntimeCall {
@@ -73,6 +79,11 @@ impl RuntimeCall {
     /// The request body as text (lossy UTF-8).
     pub fn body_str(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
+    }
+
+    /// The response body parsed as JSON, if it is JSON.
+    pub fn response_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.response_body).ok()
     }
 }
 

@@ -29,6 +29,7 @@ const ERROR_CAUSE_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error.cause+j
 
 /// Accept connections until the task is aborted.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections: u64 = 0;
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -40,10 +41,12 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
+        let connection = connections;
+        connections += 1;
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(route(shared, req).await) }
+                async move { Ok::<_, Infallible>(route(shared, req, connection).await) }
             });
             let _ = http1::Builder::new()
                 .keep_alive(true)
@@ -53,12 +56,12 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+async fn route(shared: Arc<Shared>, req: Request<Incoming>, connection: u64) -> Response<Body> {
     if let Some(rest) = req.uri().path().strip_prefix("/2015-03-31/functions/") {
         let rest = rest.to_owned();
         return invoke_api(&shared, req, &rest).await;
     }
-    runtime_api(&shared, req).await
+    runtime_api(&shared, req, connection).await
 }
 
 // ----- response bodies ---------------------------------------------------------------------
@@ -221,6 +224,12 @@ impl Recorder {
         call.status = Some(response.status().as_u16());
         call.responded_ms = Some(epoch_ms());
         call.response_headers = headers_vec(response.headers());
+        call.response_body = response
+            .body()
+            .data
+            .as_ref()
+            .map(|data| data.to_vec())
+            .unwrap_or_default();
         self.shared.record_call(call);
         response
     }
@@ -275,7 +284,11 @@ fn parse_runtime_path(path: &str, prefix: &str) -> (Endpoint, Option<String>) {
     (Endpoint::Other, None)
 }
 
-async fn runtime_api(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+async fn runtime_api(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    connection: u64,
+) -> Response<Body> {
     let (seq, generation) = shared.call_started();
     let (endpoint, id) = parse_runtime_path(req.uri().path(), &shared.config.prefix);
     let mut rec = Recorder {
@@ -296,10 +309,12 @@ async fn runtime_api(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<B
             response_headers: Vec::new(),
             body_len: 0,
             body: Vec::new(),
+            response_body: Vec::new(),
             received_ms: epoch_ms(),
             responded_ms: None,
             fault: None,
             generation,
+            connection,
         },
     };
     let method = req.method().clone();
@@ -491,10 +506,11 @@ async fn post(
     if let Some(Fault::Status(code)) = fault {
         return fault_response(code);
     }
+    let seq = rec.call().seq;
     let answer = match (endpoint, id) {
-        (Endpoint::Response, Some(id)) => post_response(shared, &id, &parts.headers, read),
-        (Endpoint::Error, Some(id)) => post_error(shared, &id, &parts.headers, read),
-        _ => post_init_error(shared, &parts.headers, read),
+        (Endpoint::Response, Some(id)) => post_response(shared, seq, &id, &parts.headers, read),
+        (Endpoint::Error, Some(id)) => post_error(shared, seq, &id, &parts.headers, read),
+        _ => post_init_error(shared, seq, &parts.headers, read),
     };
     let response = match answer {
         Ok(response) => response,
@@ -534,6 +550,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn post_response(
     shared: &Arc<Shared>,
+    seq: u64,
     id: &str,
     headers: &HeaderMap,
     read: BodyRead,
@@ -544,7 +561,7 @@ fn post_response(
             "Runtime.TruncatedResponse",
             &format!("RequestId: {id} Error: The runtime's response was cut short"),
         );
-        shared.complete(id, 502, body, None, Outcome::InvalidResponse)?;
+        shared.complete(seq, id, 502, body, None, Outcome::InvalidResponse)?;
         return Ok(json_response(
             400,
             error_body("TruncatedHTTPRequest", "HTTP request detected as truncated"),
@@ -559,7 +576,7 @@ fn post_response(
                 read.len
             ),
         );
-        shared.complete(id, 200, body, None, Outcome::ResponseTooLarge)?;
+        shared.complete(seq, id, 200, body, None, Outcome::ResponseTooLarge)?;
         return Ok(json_response(
             413,
             error_body(
@@ -574,7 +591,7 @@ fn post_response(
                 "Runtime.InvalidResponseModeHeader",
                 &format!("RequestId: {id} Error: Invalid response mode header value"),
             );
-            shared.complete(id, 502, body, None, Outcome::InvalidResponse)?;
+            shared.complete(seq, id, 502, body, None, Outcome::InvalidResponse)?;
             return Ok(json_response(
                 400,
                 error_body(
@@ -592,13 +609,20 @@ fn post_response(
         let body = header_str(trailers, "lambda-runtime-function-error-body")
             .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
             .unwrap_or_else(|| invoke_error_body(error_type, ""));
-        shared.complete(id, 200, body, None, Outcome::FunctionError)?;
+        shared.complete(seq, id, 200, body, None, Outcome::FunctionError)?;
         return Ok(accepted());
     }
     let content_type = header_str(headers, "content-type")
         .unwrap_or("application/json")
         .to_owned();
-    shared.complete(id, 200, read.bytes, Some(content_type), Outcome::Response)?;
+    shared.complete(
+        seq,
+        id,
+        200,
+        read.bytes,
+        Some(content_type),
+        Outcome::Response,
+    )?;
     Ok(accepted())
 }
 
@@ -622,6 +646,7 @@ fn error_document(headers: &HeaderMap, body: Vec<u8>) -> Vec<u8> {
 
 fn post_error(
     shared: &Arc<Shared>,
+    seq: u64,
     id: &str,
     headers: &HeaderMap,
     read: BodyRead,
@@ -632,7 +657,7 @@ fn post_error(
             "Function.ResponseSizeTooLarge",
             "The error payload exceeded the maximum allowed payload size",
         );
-        shared.complete(id, 200, body, None, Outcome::ResponseTooLarge)?;
+        shared.complete(seq, id, 200, body, None, Outcome::ResponseTooLarge)?;
         return Ok(json_response(
             413,
             error_body(
@@ -642,12 +667,13 @@ fn post_error(
         ));
     }
     let body = error_document(headers, read.bytes);
-    shared.complete(id, 200, body, None, Outcome::FunctionError)?;
+    shared.complete(seq, id, 200, body, None, Outcome::FunctionError)?;
     Ok(accepted())
 }
 
 fn post_init_error(
     shared: &Arc<Shared>,
+    seq: u64,
     headers: &HeaderMap,
     read: BodyRead,
 ) -> Result<Response<Body>, PostRejection> {
@@ -657,7 +683,7 @@ fn post_init_error(
     } else {
         "application/octet-stream"
     };
-    shared.init_error(body, content_type.to_owned())?;
+    shared.init_error(seq, body, content_type.to_owned())?;
     Ok(accepted())
 }
 

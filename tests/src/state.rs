@@ -149,6 +149,11 @@ pub(crate) struct State {
     pub(crate) exits: Vec<ProcessExit>,
     faults: VecDeque<(Target, Fault)>,
     pub(crate) stopping: bool,
+    /// While a Runtime API call is being handled: its sequence number. Invocations it ends
+    /// are answered only once the call is recorded, so an invoker that gets its answer
+    /// always finds the call that produced it in the records.
+    deferring: Option<u64>,
+    deferred: Vec<(u64, Reply, InvokeResult)>,
 }
 
 /// How many answered ids to remember for the 400-versus-403 distinction.
@@ -191,6 +196,8 @@ impl Shared {
                 exits: Vec::new(),
                 faults: VecDeque::new(),
                 stopping: false,
+                deferring: None,
+                deferred: Vec::new(),
             }),
             dispatch: Notify::new(),
         }
@@ -312,7 +319,10 @@ impl Shared {
             result.content_type = content_type;
         }
         if let Some(reply) = inv.reply.take() {
-            reply.send(result);
+            match st.deferring {
+                Some(seq) => st.deferred.push((seq, reply, result)),
+                None => reply.send(result),
+            }
         }
     }
 
@@ -439,6 +449,7 @@ impl Shared {
     /// The function answered `id` (with a response, an error, or something unusable).
     pub(crate) fn complete(
         self: &Arc<Self>,
+        seq: u64,
         id: &str,
         status: u16,
         body: Vec<u8>,
@@ -455,7 +466,9 @@ impl Shared {
                 st.responded.remove(&old);
             }
         }
+        st.deferring = Some(seq);
         self.finish(&mut st, id, status, body, content_type, outcome);
+        st.deferring = None;
         self.pump(&mut st);
         Ok(())
     }
@@ -463,6 +476,7 @@ impl Shared {
     /// The function posted `/init/error`. `Err` means the call is out of order (403).
     pub(crate) fn init_error(
         self: &Arc<Self>,
+        seq: u64,
         body: Vec<u8>,
         content_type: String,
     ) -> Result<(), PostRejection> {
@@ -479,9 +493,11 @@ impl Shared {
         if waiting.is_empty() {
             st.pending_init_error = Some((Bytes::from(body), content_type));
         } else {
+            st.deferring = Some(seq);
             for id in waiting {
                 self.finish_init_error(&mut st, &id, body.clone(), content_type.clone());
             }
+            st.deferring = None;
         }
         self.reset(&mut st, ResetReason::InitError);
         self.pump(&mut st);
@@ -507,8 +523,24 @@ impl Shared {
         (seq, generation)
     }
 
+    /// Record a finished call, then answer the invocations it ended.
     pub(crate) fn record_call(&self, call: RuntimeCall) {
-        self.lock().calls.push(call);
+        let seq = call.seq;
+        let mut st = self.lock();
+        st.calls.push(call);
+        let mut due = Vec::new();
+        let mut index = 0;
+        while index < st.deferred.len() {
+            if st.deferred[index].0 == seq {
+                due.push(st.deferred.swap_remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        drop(st);
+        for (_, reply, result) in due {
+            reply.send(result);
+        }
     }
 
     pub(crate) fn record_log(&self, stream: LogStream, line: String, generation: u64) {

@@ -1,0 +1,180 @@
+//! Helpers shared by the integration tests: the fixture paths and a raw HTTP/1.1 client that
+//! lets a test act as a function (or as an invoker) byte by byte.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use lambda_emulator::Options;
+
+/// Generous: only there so a broken emulator fails a test instead of hanging it.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The AWS-docs style bash bootstrap.
+pub fn bash_bootstrap() -> String {
+    format!("{}/fixtures/bash-bootstrap.sh", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Options for the bash bootstrap with a generous timeout.
+pub fn bash(mode: &str) -> Options {
+    Options::new([bash_bootstrap()])
+        .timeout(Duration::from_secs(20))
+        .env("BOOTSTRAP_MODE", mode)
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+    /// False when the connection ended before `Content-Length` bytes arrived.
+    pub complete: bool,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    pub fn header_str(&self, name: &str) -> Option<String> {
+        self.header(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    pub fn body_str(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body_str()))
+    }
+}
+
+/// One keep-alive connection.
+pub struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    host: String,
+}
+
+impl Conn {
+    pub fn connect(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect to the emulator");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            host: addr.to_string(),
+        }
+    }
+
+    /// Send a request with a `Content-Length` body and read the answer.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if method != "GET" || !body.is_empty() {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        self.writer.write_all(&bytes).unwrap();
+        self.read_reply().expect("a response")
+    }
+
+    /// Send a request with a chunked body (and optional trailers) and read the answer.
+    pub fn request_chunked(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+        chunks: &[&[u8]],
+        trailers: &[(&str, &str)],
+    ) -> Reply {
+        let mut out = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n",
+            self.host
+        );
+        for (name, value) in headers {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        for chunk in chunks {
+            bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            bytes.extend_from_slice(chunk);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\n");
+        for (name, value) in trailers {
+            bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        self.writer.write_all(&bytes).unwrap();
+        self.read_reply().expect("a response")
+    }
+
+    /// Read one response; `None` if the connection closed before a status line.
+    pub fn read_reply(&mut self) -> Option<Reply> {
+        let mut line = Vec::new();
+        if self.reader.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
+        }
+        let status_line = String::from_utf8_lossy(&line).into_owned();
+        let status = status_line.split_whitespace().nth(1)?.parse().ok()?;
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            self.reader.read_until(b'\n', &mut line).ok()?;
+            while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                line.pop();
+            }
+            if line.is_empty() {
+                break;
+            }
+            let colon = line.iter().position(|b| *b == b':')?;
+            let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
+            let mut value = line[colon + 1..].to_vec();
+            while value.first() == Some(&b' ') {
+                value.remove(0);
+            }
+            headers.push((name, value));
+        }
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| String::from_utf8_lossy(v).parse().ok())
+            .unwrap_or(0);
+        let mut body = Vec::new();
+        let read = (&mut self.reader)
+            .take(length as u64)
+            .read_to_end(&mut body)
+            .unwrap_or(0);
+        Some(Reply {
+            status,
+            headers,
+            complete: read == length,
+            body,
+        })
+    }
+}
+
+/// POST an event to the Invoke API on a fresh connection.
+pub fn http_invoke(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    Conn::connect(addr).request("POST", path, headers, body)
+}
