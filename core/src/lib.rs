@@ -21,6 +21,8 @@ pub mod error_type;
 pub mod id;
 pub mod lifecycle;
 #[cfg(feature = "alloc")]
+pub mod rotate;
+#[cfg(feature = "alloc")]
 pub mod event;
 #[cfg(feature = "alloc")]
 pub mod runner;
