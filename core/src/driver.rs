@@ -9,9 +9,9 @@
 //! Each lane keeps one keep-alive connection to the Runtime API and reconnects when it is closed.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::{Future, poll_fn};
@@ -89,7 +89,10 @@ where
     debug_assert_eq!(first, Action::RunSetup);
     let (shared, init_error) = match catch_unwind(Box::pin(R::setup(region))).await {
         Ok(Ok(shared)) => (Some(shared), None),
-        Ok(Err(e)) => (None, Some(Diagnostic::from_error(&e, ErrorType::SETUP_ERROR))),
+        Ok(Err(e)) => (
+            None,
+            Some(Diagnostic::from_error(&e, ErrorType::SETUP_ERROR)),
+        ),
         Err(panic) => (None, Some(panic)),
     };
     let outcome = match &init_error {
@@ -150,16 +153,26 @@ where
                         Body::Response(bytes) => bytes,
                         _ => Vec::new(),
                     };
-                    let (id, inv) = (invocation.request_id.clone(), invocation.invocation_id.clone());
+                    let (id, inv) = (
+                        invocation.request_id.clone(),
+                        invocation.invocation_id.clone(),
+                    );
                     (lane, Outgoing::Response(id, inv, body))
                 }
-                Action::PostError { lane, invocation, cause } => {
+                Action::PostError {
+                    lane,
+                    invocation,
+                    cause,
+                } => {
                     let held = core::mem::take(&mut slots[lane].body);
                     let d = match (Diagnostic::from_cause(cause), held) {
                         (Some(d), _) | (None, Body::Error(d)) => d,
                         (None, _) => Diagnostic::new(ErrorType::HANDLER_ERROR, "unknown failure"),
                     };
-                    let (id, inv) = (invocation.request_id.clone(), invocation.invocation_id.clone());
+                    let (id, inv) = (
+                        invocation.request_id.clone(),
+                        invocation.invocation_id.clone(),
+                    );
                     (lane, Outgoing::Error(id, inv, d))
                 }
                 Action::PostInitError { lane } => {
@@ -239,6 +252,28 @@ const COALESCE_BYTES: usize = 16 * 1024;
 /// How much the read buffer grows by when it is full.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// What the adapters' `exec()` does: reads the [`Config`] from the process environment and
+/// [`run`]s the function on `exec`.
+///
+/// Never returns `Ok`: a Lambda runtime only stops when something fails. The error says why
+/// (e.g. that `AWS_LAMBDA_RUNTIME_API` is missing and how to run the function locally); returned
+/// from `main`, it makes the process exit non-zero.
+#[cfg(feature = "std")]
+pub async fn run_from_env<E, Shared, Event, R, Return>(exec: &E) -> anyhow::Result<()>
+where
+    E: Executor,
+    R: for<'a> Runner<'a, Shared, Event, Return>,
+    Event: DeserializeOwned,
+    Return: Serialize,
+{
+    let config = Config::from_env()?;
+    if config.region.is_empty() {
+        log::warn!("neither AWS_REGION nor AWS_DEFAULT_REGION is set; setup gets an empty region");
+    }
+    let reason = run::<E, Shared, Event, R, Return>(exec, config).await;
+    Err(anyhow::anyhow!("the Lambda runtime stopped: {reason}"))
+}
+
 /// A lane's connection and reusable buffers.
 struct LaneIo<C> {
     conn: Option<C>,
@@ -252,7 +287,12 @@ struct LaneIo<C> {
 
 impl<C> Default for LaneIo<C> {
     fn default() -> Self {
-        Self { conn: None, buf: Vec::new(), body: Vec::new(), head: Vec::new() }
+        Self {
+            conn: None,
+            buf: Vec::new(),
+            body: Vec::new(),
+            head: Vec::new(),
+        }
     }
 }
 
@@ -276,7 +316,11 @@ struct Slot<'a, C> {
 
 impl<C> Default for Slot<'_, C> {
     fn default() -> Self {
-        Self { io: Some(LaneIo::default()), task: None, body: Body::None }
+        Self {
+            io: Some(LaneIo::default()),
+            task: None,
+            body: Body::None,
+        }
     }
 }
 
@@ -344,7 +388,11 @@ async fn send_and_receive<E: Executor>(
     let (request, body): (Request<'_>, &[u8]) = match outgoing {
         Outgoing::Next => (Request::Next, &[]),
         Outgoing::Response(id, inv, bytes) => {
-            let r = Request::Response { id, invocation_id: inv.as_ref(), content_length: bytes.len() };
+            let r = Request::Response {
+                id,
+                invocation_id: inv.as_ref(),
+                content_length: bytes.len(),
+            };
             (r, bytes)
         }
         Outgoing::Error(id, inv, d) => {
@@ -361,11 +409,19 @@ async fn send_and_receive<E: Executor>(
         Outgoing::InitError(d) => {
             error_json = d.to_json();
             error_type = d.error_type();
-            let r = Request::InitError { error_type: &error_type, content_length: error_json.len() };
+            let r = Request::InitError {
+                error_type: &error_type,
+                content_length: error_json.len(),
+            };
             (r, &error_json)
         }
     };
-    let LaneIo { conn, buf, body: event, head } = io;
+    let LaneIo {
+        conn,
+        buf,
+        body: event,
+        head,
+    } = io;
     head.clear();
     head.resize(request.encoded_len(endpoint), 0);
     let n = request.encode(endpoint, head).map_err(io_error)?;
@@ -373,7 +429,9 @@ async fn send_and_receive<E: Executor>(
     if conn.is_none() {
         *conn = Some(exec.connect(endpoint).await.map_err(io_error)?);
     }
-    let Some(c) = conn.as_mut() else { return Err(ExchangeError::Closed) };
+    let Some(c) = conn.as_mut() else {
+        return Err(ExchangeError::Closed);
+    };
     if body.len() <= COALESCE_BYTES {
         head.extend_from_slice(body);
         c.write_all(head).await.map_err(io_error)?;
@@ -433,7 +491,9 @@ async fn send_and_receive<E: Executor>(
             let mut start = head_len;
             let mut total: u64 = 0;
             while !decoder.is_done() {
-                let d = decoder.decode(&buf[start..filled]).map_err(ExchangeError::Wire)?;
+                let d = decoder
+                    .decode(&buf[start..filled])
+                    .map_err(ExchangeError::Wire)?;
                 total += d.data.len() as u64;
                 if collect && event.len() < cap {
                     let room = cap - event.len();

@@ -1,1 +1,4 @@
-//! Runnable example functions; each lives in `src/bin/`.
+//! Runnable example functions (one per binary in `src/bin/`), and the custom executor that
+//! `custom-executor` plugs in.
+
+pub mod custom_executor;

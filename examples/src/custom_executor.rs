@@ -1,0 +1,70 @@
+//! A custom executor neither adapter uses: `pollster` runs the future, blocking `std::net` does
+//! the I/O and `futures-timer` the deadline timer. It implements the core's two traits and hands
+//! itself to the core's driver; nothing else is needed.
+//!
+//! Blocking I/O suits the classic one-invocation-at-a-time environment: while a request is
+//! in flight nothing else needs the thread. (With `AWS_LAMBDA_MAX_CONCURRENCY` > 1, lanes
+//! would wait for each other; use an adapter there.)
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use lambda_runtime_types::Runner;
+use lambda_runtime_types::driver::{self, Connection, Executor};
+use lambda_runtime_types::time::EpochMillis;
+use lambda_runtime_types::wire::Endpoint;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The executor surface: blocking sockets, a timer thread, the system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockingRuntime;
+
+/// A blocking Runtime API connection.
+#[derive(Debug)]
+pub struct BlockingConnection(TcpStream);
+
+impl Executor for BlockingRuntime {
+    type Connection = BlockingConnection;
+    type Error = io::Error;
+
+    async fn connect(&self, endpoint: &Endpoint) -> io::Result<BlockingConnection> {
+        let stream = TcpStream::connect((endpoint.host(), endpoint.port()))?;
+        stream.set_nodelay(true)?;
+        Ok(BlockingConnection(stream))
+    }
+
+    fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()> {
+        let ms = deadline.millis_since(EpochMillis::now());
+        futures_timer::Delay::new(Duration::from_millis(ms))
+    }
+
+    fn now(&self) -> EpochMillis {
+        EpochMillis::now()
+    }
+}
+
+impl Connection for BlockingConnection {
+    type Error = io::Error;
+
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+}
+
+/// Runs the function `R` with `pollster::block_on`: call it from `main`.
+pub fn exec_blocking<Shared, Event, R, Return>() -> anyhow::Result<()>
+where
+    R: for<'a> Runner<'a, Shared, Event, Return>,
+    Event: DeserializeOwned,
+    Return: Serialize,
+{
+    pollster::block_on(driver::run_from_env::<_, Shared, Event, R, Return>(
+        &BlockingRuntime,
+    ))
+}
