@@ -325,19 +325,26 @@ async fn a_failing_test_leaves_awscurrent_untouched_and_the_retry_reuses_the_pen
 }
 
 #[tokio::test]
-async fn the_seed_test_data_runs_through_exec_test() {
+async fn the_example_events_run_through_exec_test() {
     let Some(endpoint) = moto_endpoint() else {
         return;
     };
     let client = Client::new(&moto_config(&endpoint).await);
     let (name, _) = create_secret(&client).await;
     let token = token();
-    // The seed's rotate.json (the rotation example's event file), with this run's secret and token.
-    let seed = concat!(
+    // The rotation example's events (the seed's rotate.json invocations) in the seed's test-data
+    // shape, with this run's secret and token.
+    let events = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../examples/events/rotate.json"
+        "/../examples/events/rotate.jsonl"
     );
-    let mut data: Value = serde_json::from_str(&std::fs::read_to_string(seed).unwrap()).unwrap();
+    let events = std::fs::read_to_string(events).unwrap();
+    let invocations: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(invocations.len(), 4);
+    let mut data = json!({"region": REGION, "invocations": invocations});
     for invocation in data["invocations"].as_array_mut().unwrap() {
         invocation["ClientRequestToken"] = json!(token);
         invocation["SecretId"] = json!(name);

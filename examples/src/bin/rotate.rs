@@ -1,0 +1,85 @@
+//! A Secrets Manager rotation function (the seed's `rotate` module): the core runs the
+//! four-step protocol; this file only knows the service whose password is rotated.
+//!
+//! The secret is a JSON object with at least `username` and `password`; its other fields (host,
+//! port, ...) are kept as they are. The service here is a stand-in held in memory: replace
+//! `set` and `test` with a real login to your database or API.
+//!
+//! Run it locally against moto_server (see the README's "Secret rotation" section):
+//!
+//! ```sh
+//! AWS_ENDPOINT_URL=http://127.0.0.1:5055 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+//!   cargo run -p lambda-emulator -- --event examples/events/rotate.jsonl -- \
+//!   cargo run -q -p examples --bin rotate
+//! ```
+
+use std::sync::Mutex;
+
+use lambda_runtime_types::rotate::aws::AwsSecretStore;
+use lambda_runtime_types::rotate::{
+    PasswordPolicy, Rotate, RotateRunner, SecretContainer, SecretStore,
+};
+
+/// The fields the rotation needs; any other fields of the stored secret are kept.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// Stands in for a database: the password it accepts, once `set` has changed it.
+#[derive(Default)]
+struct Service {
+    accepts: Mutex<Option<String>>,
+}
+
+struct Rotation;
+
+impl<'a> RotateRunner<'a, Service, Login> for Rotation {
+    type Store = AwsSecretStore;
+
+    async fn setup(_region: &'a str) -> anyhow::Result<Service> {
+        Ok(Service::default())
+    }
+
+    async fn store(region: &'a str) -> anyhow::Result<AwsSecretStore> {
+        // The function's role and region in Lambda; AWS_ENDPOINT_URL(_SECRETS_MANAGER) and the
+        // AWS_* credential variables locally.
+        Ok(AwsSecretStore::from_env(region).await)
+    }
+
+    async fn create(
+        _service: &'a Service,
+        mut secret_cur: SecretContainer<Login>,
+        store: &AwsSecretStore,
+    ) -> anyhow::Result<SecretContainer<Login>> {
+        secret_cur.password = store.generate_password(&PasswordPolicy::new()).await?;
+        Ok(secret_cur)
+    }
+
+    async fn set(
+        service: &'a Service,
+        secret_cur: SecretContainer<Login>,
+        secret_new: SecretContainer<Login>,
+    ) -> anyhow::Result<()> {
+        // A real function logs in as `secret_cur` and changes the password to `secret_new`'s.
+        eprintln!("changing the password of {}", secret_cur.username);
+        *service.accepts.lock().unwrap() = Some(secret_new.data.password);
+        Ok(())
+    }
+
+    async fn test(service: &'a Service, secret_new: SecretContainer<Login>) -> anyhow::Result<()> {
+        // A real function logs in as `secret_new`.
+        let accepted = service.accepts.lock().unwrap();
+        anyhow::ensure!(
+            accepted.as_deref() == Some(secret_new.password.as_str()),
+            "the service rejects the new password of {}",
+            secret_new.username
+        );
+        Ok(())
+    }
+}
+
+pub fn main() -> anyhow::Result<()> {
+    lambda_runtime_types_tokio::exec_tokio::<_, _, Rotate<Rotation>, _>()
+}
