@@ -73,7 +73,9 @@ impl Config {
         let api = get("AWS_LAMBDA_RUNTIME_API").ok_or(ConfigError::MissingRuntimeApi)?;
         let runtime_api = Endpoint::parse(&api).map_err(ConfigError::InvalidRuntimeApi)?;
         let number = |k: &'static str| -> Result<Option<u64>, ConfigError> {
-            get(k).map(|v| v.trim().parse().map_err(|_| ConfigError::NotANumber(k))).transpose()
+            get(k)
+                .map(|v| v.trim().parse().map_err(|_| ConfigError::NotANumber(k)))
+                .transpose()
         };
         let memory = number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?;
         Ok(Self {
@@ -82,7 +84,9 @@ impl Config {
             version: get("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".to_string()),
             log_group: get("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_default(),
             log_stream: get("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default(),
-            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")).unwrap_or_default(),
+            region: get("AWS_REGION")
+                .or_else(|| get("AWS_DEFAULT_REGION"))
+                .unwrap_or_default(),
             max_concurrency: number("AWS_LAMBDA_MAX_CONCURRENCY")?
                 .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX).max(1)),
             runtime_api,
@@ -126,8 +130,10 @@ mod tests {
     use alloc::vec::Vec;
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
@@ -179,7 +185,10 @@ mod tests {
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"),
         ]))
         .unwrap_err();
-        assert_eq!(e, ConfigError::NotANumber("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"));
+        assert_eq!(
+            e,
+            ConfigError::NotANumber("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        );
         assert!(matches!(
             Config::from_lookup(lookup(&[("AWS_LAMBDA_RUNTIME_API", "https://x")])),
             Err(ConfigError::InvalidRuntimeApi(_))

@@ -75,7 +75,10 @@ impl Context {
             client_context: json("Lambda-Runtime-Client-Context"),
             identity: json_header(head, "Lambda-Runtime-Cognito-Identity", id),
             tenant_id: text("Lambda-Runtime-Aws-Tenant-Id"),
-            invocation_id: invocation.invocation_id.as_ref().map(|i| i.as_str().to_string()),
+            invocation_id: invocation
+                .invocation_id
+                .as_ref()
+                .map(|i| i.as_str().to_string()),
             config,
         }
     }
@@ -151,7 +154,10 @@ mod tests {
         let head = ResponseHead::new(200)
             .with_header("Lambda-Runtime-Aws-Request-Id", b"r-1")
             .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000")
-            .with_header("Lambda-Runtime-Invoked-Function-Arn", b"arn:aws:lambda:eu-central-1:1:function:f")
+            .with_header(
+                "Lambda-Runtime-Invoked-Function-Arn",
+                b"arn:aws:lambda:eu-central-1:1:function:f",
+            )
             .with_header("Lambda-Runtime-Trace-Id", b"Root=1-a;Parent=b;Sampled=0")
             .with_header(
                 "Lambda-Runtime-Client-Context",
@@ -164,12 +170,20 @@ mod tests {
             .with_header("Lambda-Runtime-Aws-Tenant-Id", b"tenant-9")
             .with_header("Lambda-Runtime-Invocation-Id", b"nonce");
         let inv = Invocation::from_head(&head).unwrap();
-        let config = Arc::new(Config::for_endpoint(Endpoint::parse("127.0.0.1:9001").unwrap()));
+        let config = Arc::new(Config::for_endpoint(
+            Endpoint::parse("127.0.0.1:9001").unwrap(),
+        ));
         let ctx = Context::from_invocation(&inv, &head, config);
         assert_eq!(ctx.request_id, "r-1");
         assert_eq!(ctx.deadline, Some(EpochMillis(1_700_000_003_000)));
-        assert_eq!(ctx.invoked_function_arn, "arn:aws:lambda:eu-central-1:1:function:f");
-        assert_eq!(ctx.xray_trace_id.as_deref(), Some("Root=1-a;Parent=b;Sampled=0"));
+        assert_eq!(
+            ctx.invoked_function_arn,
+            "arn:aws:lambda:eu-central-1:1:function:f"
+        );
+        assert_eq!(
+            ctx.xray_trace_id.as_deref(),
+            Some("Root=1-a;Parent=b;Sampled=0")
+        );
         let cc = ctx.client_context.unwrap();
         assert_eq!(cc.client.unwrap().app_title, "shop");
         assert_eq!(cc.custom["k"], "v");
@@ -187,8 +201,13 @@ mod tests {
             .with_header("Lambda-Runtime-Cognito-Identity", b"{not json")
             .with_header("Lambda-Runtime-Aws-Tenant-Id", b"");
         let inv = Invocation::from_head(&head).unwrap();
-        let config = Arc::new(Config::for_endpoint(Endpoint::parse("127.0.0.1:9001").unwrap()));
+        let config = Arc::new(Config::for_endpoint(
+            Endpoint::parse("127.0.0.1:9001").unwrap(),
+        ));
         let ctx = Context::from_invocation(&inv, &head, config);
-        assert_eq!((ctx.client_context, ctx.identity, ctx.tenant_id), (None, None, None));
+        assert_eq!(
+            (ctx.client_context, ctx.identity, ctx.tenant_id),
+            (None, None, None)
+        );
     }
 }

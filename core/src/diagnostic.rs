@@ -46,14 +46,21 @@ pub struct Diagnostic {
 }
 
 #[allow(clippy::ptr_arg)] // serde's `serialize_with` passes the field's own type.
-fn serialize_error_type<S: serde::Serializer>(t: &Cow<'static, str>, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_error_type<S: serde::Serializer>(
+    t: &Cow<'static, str>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(ErrorType::new(t).as_str())
 }
 
 impl Diagnostic {
     /// A diagnostic with the given type (normalised when sent) and message.
     pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { error_type: error_type.into(), error_message: message.into(), stack_trace: Vec::new() }
+        Self {
+            error_type: error_type.into(),
+            error_message: message.into(),
+            stack_trace: Vec::new(),
+        }
     }
 
     /// The normalised error type, as sent in the header and the body.
@@ -64,7 +71,10 @@ impl Diagnostic {
     /// The diagnostic for an error from `run` (`default_type` = [`ErrorType::HANDLER_ERROR`]) or
     /// `setup` ([`ErrorType::SETUP_ERROR`]); see the [module docs](self).
     pub fn from_error(err: &anyhow::Error, default_type: &'static str) -> Self {
-        let chain = || err.chain().map(|e| e as &(dyn core::error::Error + 'static));
+        let chain = || {
+            err.chain()
+                .map(|e| e as &(dyn core::error::Error + 'static))
+        };
         // `downcast_ref` on the `anyhow::Error` also finds a `.context(Diagnostic)`.
         let found = err.downcast_ref::<Diagnostic>();
         if let Some(d) = found.or_else(|| chain().find_map(|e| e.downcast_ref::<Diagnostic>())) {
@@ -99,7 +109,10 @@ impl Diagnostic {
     pub fn from_cause(cause: ErrorCause) -> Option<Self> {
         Some(match cause {
             ErrorCause::Handler => return None,
-            ErrorCause::Timeout { deadline, margin_ms } => Self::new(
+            ErrorCause::Timeout {
+                deadline,
+                margin_ms,
+            } => Self::new(
                 ErrorType::TIMEOUT,
                 format!(
                     "the handler did not finish within {margin_ms} ms of the invocation's \
@@ -181,9 +194,14 @@ mod tests {
     fn a_diagnostic_anywhere_in_the_chain_chooses_the_type() {
         let err = anyhow::Error::new(Diagnostic::new("Function.Validation", "bad name"));
         let d = Diagnostic::from_error(&err, ErrorType::HANDLER_ERROR);
-        assert_eq!((&*d.error_type, &*d.error_message), ("Function.Validation", "bad name"));
+        assert_eq!(
+            (&*d.error_type, &*d.error_message),
+            ("Function.Validation", "bad name")
+        );
         let r: Result<(), _> = Err(anyhow::anyhow!("root"));
-        let err = r.context(Diagnostic::new("Function.Upstream", "upstream failed")).unwrap_err();
+        let err = r
+            .context(Diagnostic::new("Function.Upstream", "upstream failed"))
+            .unwrap_err();
         let d = Diagnostic::from_error(&err, ErrorType::HANDLER_ERROR);
         assert_eq!(d.error_type, "Function.Upstream");
     }
@@ -193,14 +211,24 @@ mod tests {
         let err = serde_json::from_slice::<u32>(b"\n  \"x\"").unwrap_err();
         let d = Diagnostic::invalid_event(&err);
         assert_eq!(d.error_type, ErrorType::INVALID_EVENT);
-        assert!(d.error_message.contains("line 2 column"), "{}", d.error_message);
+        assert!(
+            d.error_message.contains("line 2 column"),
+            "{}",
+            d.error_message
+        );
     }
 
     #[test]
     fn causes_describe_themselves() {
         assert_eq!(Diagnostic::from_cause(ErrorCause::Handler), None);
-        let t = ErrorCause::Timeout { deadline: Deadline(EpochMillis(5)), margin_ms: 100 };
-        assert_eq!(Diagnostic::from_cause(t).unwrap().error_type, ErrorType::TIMEOUT);
+        let t = ErrorCause::Timeout {
+            deadline: Deadline(EpochMillis(5)),
+            margin_ms: 100,
+        };
+        assert_eq!(
+            Diagnostic::from_cause(t).unwrap().error_type,
+            ErrorType::TIMEOUT
+        );
         let big = Diagnostic::from_cause(ErrorCause::ResponseTooLarge { len: 7 << 20 }).unwrap();
         assert!(big.error_message.contains("7340032"));
     }

@@ -56,7 +56,11 @@ impl ErrorType {
         let mut upper_next = true;
         for c in rest.chars() {
             if c.is_ascii_alphabetic() {
-                let c = if upper_next { c.to_ascii_uppercase() } else { c };
+                let c = if upper_next {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                };
                 if out.push(c).is_err() {
                     break;
                 }
@@ -100,7 +104,9 @@ mod tests {
 
     /// `(Runtime|Function)\.[A-Z][a-zA-Z]+`, anchored, as Lambda checks it.
     fn lambda_keeps(s: &str) -> bool {
-        let rest = s.strip_prefix("Runtime.").or_else(|| s.strip_prefix("Function."));
+        let rest = s
+            .strip_prefix("Runtime.")
+            .or_else(|| s.strip_prefix("Function."));
         rest.is_some_and(|r| {
             r.len() >= 2
                 && r.as_bytes()[0].is_ascii_uppercase()
@@ -130,7 +136,10 @@ mod tests {
     #[test]
     fn normalises_rust_type_names_and_free_text() {
         for (input, want) in [
-            ("&alloc::boxed::Box<dyn core::error::Error>", "Function.AllocBoxedBoxDynCoreErrorError"),
+            (
+                "&alloc::boxed::Box<dyn core::error::Error>",
+                "Function.AllocBoxedBoxDynCoreErrorError",
+            ),
             ("invalid input", "Function.InvalidInput"),
             ("Runtime.bad_thing", "Runtime.BadThing"),
             ("Function.Validation", "Function.Validation"),

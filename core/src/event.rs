@@ -78,7 +78,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for UnitAcceptsAnything<D> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

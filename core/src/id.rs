@@ -144,8 +144,15 @@ mod tests {
             "\u{e9}t\u{e9}".as_bytes(),
             &long,
         ] {
-            assert_eq!(RequestId::parse(bad), Err(RemoteError::InvalidRequestId), "{bad:?}");
-            assert_eq!(InvocationId::parse(bad), Err(RemoteError::InvalidInvocationId));
+            assert_eq!(
+                RequestId::parse(bad),
+                Err(RemoteError::InvalidRequestId),
+                "{bad:?}"
+            );
+            assert_eq!(
+                InvocationId::parse(bad),
+                Err(RemoteError::InvalidInvocationId)
+            );
         }
     }
 

@@ -18,12 +18,12 @@ pub mod diagnostic;
 pub mod driver;
 pub mod error;
 pub mod error_type;
+#[cfg(feature = "alloc")]
+pub mod event;
 pub mod id;
 pub mod lifecycle;
 #[cfg(feature = "alloc")]
 pub mod rotate;
-#[cfg(feature = "alloc")]
-pub mod event;
 #[cfg(feature = "alloc")]
 pub mod runner;
 #[cfg(feature = "std")]

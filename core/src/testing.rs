@@ -84,13 +84,17 @@ where
         if let Poll::Ready(reason) = run.as_mut().poll(cx) {
             return Poll::Ready(Some(reason));
         }
-        api.idle(cx.waker()).then_some(None).map_or(Poll::Pending, Poll::Ready)
+        api.idle(cx.waker())
+            .then_some(None)
+            .map_or(Poll::Pending, Poll::Ready)
     })
     .await;
     let posts = api.posts();
     if let Some(reason) = exited {
         let init = posts.iter().find(|p| p.kind == PostKind::InitError);
-        let why = init.map(|p| String::from_utf8_lossy(&p.body).into_owned()).unwrap_or_default();
+        let why = init
+            .map(|p| String::from_utf8_lossy(&p.body).into_owned())
+            .unwrap_or_default();
         anyhow::bail!("the runtime exited: {reason} {why}");
     }
     (0..data.invocations.len())
@@ -211,7 +215,9 @@ impl FakeRuntimeApi {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ApiState> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Queues an invocation with the given request id and payload.
@@ -222,12 +228,23 @@ impl FakeRuntimeApi {
     /// Queues an invocation with extra `/next` response headers (which may replace the
     /// defaults, e.g. a `Lambda-Runtime-Aws-Request-Id` of your own or none at all).
     pub fn push_with_headers(&self, request_id: &str, payload: Vec<u8>, headers: &[(&str, &str)]) {
-        let mut h: Vec<(String, String)> =
-            headers.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Lambda-Runtime-Aws-Request-Id")) {
-            h.push(("Lambda-Runtime-Aws-Request-Id".to_string(), request_id.to_string()));
+        let mut h: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("Lambda-Runtime-Aws-Request-Id"))
+        {
+            h.push((
+                "Lambda-Runtime-Aws-Request-Id".to_string(),
+                request_id.to_string(),
+            ));
         }
-        self.lock().queue.push_back(Queued { payload, headers: h });
+        self.lock().queue.push_back(Queued {
+            payload,
+            headers: h,
+        });
     }
 
     /// Answers call number `call` (0-based, counting every request to any endpoint since the
@@ -257,17 +274,36 @@ impl FakeRuntimeApi {
     }
 
     /// Serves one complete request; `None` means "no answer yet" (a long poll on an empty queue).
-    fn serve(&self, method: &str, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<Vec<u8>> {
+    fn serve(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Option<Vec<u8>> {
         let mut s = self.lock();
         let call = s.calls;
         s.calls += 1;
         if let Some(&(_, status)) = s.forced.iter().find(|(n, _)| *n == call) {
-            return Some(http(status, &[], br#"{"errorMessage":"forced","errorType":"Forced"}"#));
+            return Some(http(
+                status,
+                &[],
+                br#"{"errorMessage":"forced","errorType":"Forced"}"#,
+            ));
         }
         let path = path.strip_prefix(crate::wire::API_VERSION).unwrap_or(path);
-        let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
+        let header = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        };
         if method == "GET" && path == "/runtime/invocation/next" {
-            let Some(Queued { payload, headers: extra }) = s.queue.pop_front() else {
+            let Some(Queued {
+                payload,
+                headers: extra,
+            }) = s.queue.pop_front()
+            else {
                 s.idle = true;
                 if let Some(w) = s.idle_waker.take() {
                     w.wake();
@@ -275,9 +311,15 @@ impl FakeRuntimeApi {
                 return None;
             };
             s.fetches += 1;
-            let mut h: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut h: Vec<(&str, &str)> = extra
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             h.push(("Content-Type", "application/json"));
-            h.push(("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:exec-test"));
+            h.push((
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-1:000000000000:function:exec-test",
+            ));
             return Some(http(200, &h, &payload));
         }
         let (kind, request_id) = if path == "/runtime/init/error" {
@@ -334,7 +376,11 @@ impl Executor for MemoryExecutor {
     type Error = &'static str;
 
     async fn connect(&self, _endpoint: &Endpoint) -> Result<MemoryConnection, &'static str> {
-        Ok(MemoryConnection { api: self.api.clone(), request: Vec::new(), response: Vec::new() })
+        Ok(MemoryConnection {
+            api: self.api.clone(),
+            request: Vec::new(),
+            response: Vec::new(),
+        })
     }
 
     fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()> {
@@ -384,7 +430,12 @@ impl MemoryConnection {
         let owned: Vec<(String, String)> = req
             .headers
             .iter()
-            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect();
         let len: usize = owned
             .iter()
@@ -394,7 +445,10 @@ impl MemoryConnection {
         if self.request.len() < head_len + len {
             return Ok(None);
         }
-        let (method, path) = (req.method.unwrap_or("").to_string(), req.path.unwrap_or("").to_string());
+        let (method, path) = (
+            req.method.unwrap_or("").to_string(),
+            req.path.unwrap_or("").to_string(),
+        );
         let body = self.request[head_len..head_len + len].to_vec();
         self.request.drain(..head_len + len);
         Ok(self.api.serve(&method, &path, &owned, body))

@@ -7,7 +7,17 @@ use core::fmt;
 
 /// Milliseconds since the Unix epoch (1970-01-01T00:00:00Z); serialised as a plain number.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct EpochMillis(pub u64);
@@ -96,10 +106,16 @@ mod tests {
 
     #[test]
     fn arithmetic_saturates() {
-        assert_eq!(EpochMillis(u64::MAX).saturating_add(5), EpochMillis(u64::MAX));
+        assert_eq!(
+            EpochMillis(u64::MAX).saturating_add(5),
+            EpochMillis(u64::MAX)
+        );
         assert_eq!(EpochMillis::ZERO.saturating_sub(5), EpochMillis::ZERO);
         assert_eq!(EpochMillis(10).millis_since(EpochMillis(20)), 0);
-        assert_eq!(Deadline(EpochMillis(1_000)).remaining(EpochMillis(400)), 600);
+        assert_eq!(
+            Deadline(EpochMillis(1_000)).remaining(EpochMillis(400)),
+            600
+        );
     }
 
     #[cfg(feature = "std")]

@@ -74,7 +74,10 @@ pub struct Options {
 impl Options {
     /// One lane and the default margin.
     pub const fn new() -> Self {
-        Self { lanes: 1, timeout_margin_ms: DEFAULT_TIMEOUT_MARGIN_MS }
+        Self {
+            lanes: 1,
+            timeout_margin_ms: DEFAULT_TIMEOUT_MARGIN_MS,
+        }
     }
 
     /// Sets the number of lanes.
@@ -159,7 +162,12 @@ pub struct Transition {
 }
 
 const fn t(from: Phase, input: InputKind, to: Phase, when: &'static str) -> Transition {
-    Transition { from, input, to, when }
+    Transition {
+        from,
+        input,
+        to,
+        when,
+    }
 }
 
 use InputKind as I;
@@ -169,35 +177,147 @@ use Phase as P;
 /// call returns [`Misuse::Illegal`] and changes nothing. [`InputKind::TimerFired`] is the one
 /// exception: [`Lifecycle::handle_timeout`] is global and spurious calls are no-ops.
 pub const TRANSITIONS: &[Transition] = &[
-    t(P::Init, I::SetupDone, P::Poll, "setup returned Ok: fetch the first event"),
-    t(P::Init, I::SetupFailed, P::Report, "setup returned Err (lane 0): post /runtime/init/error"),
-    t(P::Init, I::SetupFailed, P::Exit, "setup returned Err (other lanes)"),
-    t(P::Poll, I::Response, P::Run, "/next 200 with a valid request id: run the handler"),
-    t(P::Poll, I::Response, P::Report, "/next 200 with an oversized event: post its error"),
-    t(P::Poll, I::Response, P::Poll, "/next 200 without a valid request id, or 4xx: fetch again"),
-    t(P::Poll, I::Response, P::Exit, "/next 5xx, or 4xx too many times in a row"),
-    t(P::Poll, I::TransportFailed, P::Poll, "connection failed: retry after a backoff"),
-    t(P::Poll, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
+    t(
+        P::Init,
+        I::SetupDone,
+        P::Poll,
+        "setup returned Ok: fetch the first event",
+    ),
+    t(
+        P::Init,
+        I::SetupFailed,
+        P::Report,
+        "setup returned Err (lane 0): post /runtime/init/error",
+    ),
+    t(
+        P::Init,
+        I::SetupFailed,
+        P::Exit,
+        "setup returned Err (other lanes)",
+    ),
+    t(
+        P::Poll,
+        I::Response,
+        P::Run,
+        "/next 200 with a valid request id: run the handler",
+    ),
+    t(
+        P::Poll,
+        I::Response,
+        P::Report,
+        "/next 200 with an oversized event: post its error",
+    ),
+    t(
+        P::Poll,
+        I::Response,
+        P::Poll,
+        "/next 200 without a valid request id, or 4xx: fetch again",
+    ),
+    t(
+        P::Poll,
+        I::Response,
+        P::Exit,
+        "/next 5xx, or 4xx too many times in a row",
+    ),
+    t(
+        P::Poll,
+        I::TransportFailed,
+        P::Poll,
+        "connection failed: retry after a backoff",
+    ),
+    t(
+        P::Poll,
+        I::TransportFailed,
+        P::Exit,
+        "connection failed MAX_ATTEMPTS times in a row",
+    ),
     t(P::Poll, I::TimerFired, P::Poll, "backoff over: fetch again"),
-    t(P::Run, I::HandlerDone, P::Report, "handler finished: post its response or error"),
-    t(P::Run, I::TimerFired, P::Timeout, "deadline minus margin passed: post the timeout error"),
-    t(P::Report, I::Response, P::Poll, "2xx accepted; 400/403/410/other 4xx logged"),
-    t(P::Report, I::Response, P::Report, "413 on /response: post a too-large error instead"),
-    t(P::Report, I::Response, P::Exit, "5xx, or any answer to /runtime/init/error"),
-    t(P::Report, I::TransportFailed, P::Report, "connection failed: post again after a backoff"),
-    t(P::Report, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Report, I::TimerFired, P::Report, "backoff over: post again"),
-    t(P::Timeout, I::Response, P::Poll, "the timeout error was answered 2xx/4xx"),
+    t(
+        P::Run,
+        I::HandlerDone,
+        P::Report,
+        "handler finished: post its response or error",
+    ),
+    t(
+        P::Run,
+        I::TimerFired,
+        P::Timeout,
+        "deadline minus margin passed: post the timeout error",
+    ),
+    t(
+        P::Report,
+        I::Response,
+        P::Poll,
+        "2xx accepted; 400/403/410/other 4xx logged",
+    ),
+    t(
+        P::Report,
+        I::Response,
+        P::Report,
+        "413 on /response: post a too-large error instead",
+    ),
+    t(
+        P::Report,
+        I::Response,
+        P::Exit,
+        "5xx, or any answer to /runtime/init/error",
+    ),
+    t(
+        P::Report,
+        I::TransportFailed,
+        P::Report,
+        "connection failed: post again after a backoff",
+    ),
+    t(
+        P::Report,
+        I::TransportFailed,
+        P::Exit,
+        "connection failed MAX_ATTEMPTS times in a row",
+    ),
+    t(
+        P::Report,
+        I::TimerFired,
+        P::Report,
+        "backoff over: post again",
+    ),
+    t(
+        P::Timeout,
+        I::Response,
+        P::Poll,
+        "the timeout error was answered 2xx/4xx",
+    ),
     t(P::Timeout, I::Response, P::Exit, "5xx"),
-    t(P::Timeout, I::HandlerDone, P::Timeout, "a late handler result: dropped, never posted"),
-    t(P::Timeout, I::TransportFailed, P::Timeout, "connection failed: post again after a backoff"),
-    t(P::Timeout, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Timeout, I::TimerFired, P::Timeout, "backoff over: post again"),
+    t(
+        P::Timeout,
+        I::HandlerDone,
+        P::Timeout,
+        "a late handler result: dropped, never posted",
+    ),
+    t(
+        P::Timeout,
+        I::TransportFailed,
+        P::Timeout,
+        "connection failed: post again after a backoff",
+    ),
+    t(
+        P::Timeout,
+        I::TransportFailed,
+        P::Exit,
+        "connection failed MAX_ATTEMPTS times in a row",
+    ),
+    t(
+        P::Timeout,
+        I::TimerFired,
+        P::Timeout,
+        "backoff over: post again",
+    ),
 ];
 
 /// Whether `TRANSITIONS` has a row for (`from`, `input`).
 pub fn is_legal(from: Phase, input: InputKind) -> bool {
-    TRANSITIONS.iter().any(|t| t.from == from && t.input == input)
+    TRANSITIONS
+        .iter()
+        .any(|t| t.from == from && t.input == input)
 }
 
 /// The metadata of one invocation, copied out of the `/next` response headers.
@@ -237,7 +357,12 @@ impl Invocation {
             }
             parsed
         });
-        Ok(Self { request_id, invocation_id, deadline, trace_id })
+        Ok(Self {
+            request_id,
+            invocation_id,
+            deadline,
+            trace_id,
+        })
     }
 }
 
@@ -246,7 +371,8 @@ fn non_empty(v: Option<&[u8]>) -> Option<&[u8]> {
 }
 
 fn ok_or_log<T>(r: Result<T, RemoteError>, id: &RequestId) -> Option<T> {
-    r.map_err(|e| log::warn!("[{id}] ignoring header: {e}")).ok()
+    r.map_err(|e| log::warn!("[{id}] ignoring header: {e}"))
+        .ok()
 }
 
 /// Parses ASCII decimal digits into a `u64`; `None` on anything else or overflow.
@@ -347,10 +473,16 @@ impl core::fmt::Display for ExitReason {
         match self {
             Self::SetupFailed => f.write_str("setup failed"),
             Self::ServerError { status } => {
-                write!(f, "the Runtime API answered {status}, a non-recoverable error")
+                write!(
+                    f,
+                    "the Runtime API answered {status}, a non-recoverable error"
+                )
             }
             Self::Refused { status } => {
-                write!(f, "the Runtime API refused /next with {status} too many times")
+                write!(
+                    f,
+                    "the Runtime API refused /next with {status} too many times"
+                )
             }
             Self::Unreachable => f.write_str("the Runtime API is unreachable"),
         }
@@ -424,7 +556,9 @@ impl<const LANES: usize> Lifecycle<LANES> {
     /// A machine in phase `Init`; its first action is [`Action::RunSetup`].
     pub fn new(options: Options) -> Self {
         const { assert!(LANES > 0, "a Lifecycle needs at least one lane") };
-        Self { state: transition::State::new(options) }
+        Self {
+            state: transition::State::new(options),
+        }
     }
 
     /// The number of lanes in use (`options.lanes` clamped to `1..=LANES`).
@@ -449,7 +583,10 @@ impl<const LANES: usize> Lifecycle<LANES> {
 
     /// The invocation running or being reported on `lane`, if any.
     pub fn invocation(&self, lane: usize) -> Option<&Invocation> {
-        self.state.lanes.get(lane).and_then(|l| l.state.invocation())
+        self.state
+            .lanes
+            .get(lane)
+            .and_then(|l| l.state.invocation())
     }
 
     /// Setup finished. After [`SetupOutcome::Failed`] the driver posts its diagnostic when asked

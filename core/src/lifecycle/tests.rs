@@ -33,9 +33,11 @@ impl From<Action<'_>> for Act {
                 id(invocation),
                 invocation.invocation_id.as_ref().map(ToString::to_string),
             ),
-            Action::PostError { lane, invocation, cause } => {
-                Act::PostError(lane, id(invocation), cause)
-            }
+            Action::PostError {
+                lane,
+                invocation,
+                cause,
+            } => Act::PostError(lane, id(invocation), cause),
             Action::PostInitError { .. } => Act::PostInitError,
             Action::Wait { until } => Act::Wait(until.map(EpochMillis::as_millis)),
             Action::Exit(r) => Act::Exit(r),
@@ -62,7 +64,11 @@ impl<const N: usize> Harness<N> {
     fn new(options: Options) -> Self {
         let m = Lifecycle::new(options);
         let transcript = vec![m.phase()];
-        Self { m, now: at(T0), transcript }
+        Self {
+            m,
+            now: at(T0),
+            transcript,
+        }
     }
 
     /// A harness whose setup succeeded and whose lanes all asked for `/next`.
@@ -101,7 +107,9 @@ impl<const N: usize> Harness<N> {
     }
 
     fn respond(&mut self, lane: usize, head: ResponseHead<'_>, body_len: u64) {
-        self.m.handle_response(self.now, lane, &head, body_len).unwrap();
+        self.m
+            .handle_response(self.now, lane, &head, body_len)
+            .unwrap();
         self.record();
     }
 
@@ -111,7 +119,10 @@ impl<const N: usize> Harness<N> {
         let head = ResponseHead::new(200)
             .with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes())
             .with_header("Lambda-Runtime-Deadline-Ms", d.as_bytes())
-            .with_header("Lambda-Runtime-Trace-Id", b"Root=1-abc;Parent=def;Sampled=1");
+            .with_header(
+                "Lambda-Runtime-Trace-Id",
+                b"Root=1-abc;Parent=def;Sampled=1",
+            );
         self.respond(lane, head, 2);
     }
 
@@ -142,7 +153,10 @@ impl<const N: usize> Harness<N> {
 fn run_one(h: &mut Harness, id: &str) {
     let now = h.now.as_millis();
     h.next(0, id, now + 3_000);
-    assert_eq!(h.drain(), [Act::RunHandler(0, id.into()), Act::Wait(Some(now + 2_900))]);
+    assert_eq!(
+        h.drain(),
+        [Act::RunHandler(0, id.into()), Act::Wait(Some(now + 2_900))]
+    );
 }
 
 fn ok(len: usize) -> HandlerOutcome {
@@ -210,23 +224,41 @@ fn setup_is_asked_for_once() {
 fn next_runs_the_handler_with_every_header() {
     let mut h = Harness::<1>::started(Options::new());
     let head = ResponseHead::new(200)
-        .with_header("lambda-runtime-aws-request-id", b"8476a536-e9f4-11e8-9739-2dfe598c3fcd")
+        .with_header(
+            "lambda-runtime-aws-request-id",
+            b"8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+        )
         .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000")
-        .with_header("Lambda-Runtime-Trace-Id", b"Root=1-5759e988;Parent=53995c3f;Sampled=1")
+        .with_header(
+            "Lambda-Runtime-Trace-Id",
+            b"Root=1-5759e988;Parent=53995c3f;Sampled=1",
+        )
         .with_header("Lambda-Runtime-Invocation-Id", b"inv-42");
     h.respond(0, head, 17);
     assert_eq!(h.m.phase(), Phase::Run);
     let inv = h.m.invocation(0).unwrap().clone();
-    assert_eq!(inv.request_id.as_str(), "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+    assert_eq!(
+        inv.request_id.as_str(),
+        "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
+    );
     assert_eq!(inv.deadline, Some(Deadline(at(1_700_000_003_000))));
-    assert_eq!(inv.trace_id.unwrap().as_str(), "Root=1-5759e988;Parent=53995c3f;Sampled=1");
+    assert_eq!(
+        inv.trace_id.unwrap().as_str(),
+        "Root=1-5759e988;Parent=53995c3f;Sampled=1"
+    );
     assert_eq!(inv.invocation_id.as_ref().unwrap().as_str(), "inv-42");
     let id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
-    assert_eq!(h.drain(), [Act::RunHandler(0, id.into()), Act::Wait(Some(T0 + 2_900))]);
+    assert_eq!(
+        h.drain(),
+        [Act::RunHandler(0, id.into()), Act::Wait(Some(T0 + 2_900))]
+    );
     h.done(0, id, ok(5)).unwrap();
     assert_eq!(
         h.drain(),
-        [Act::PostResponse(0, id.into(), Some("inv-42".into())), Act::Wait(None)]
+        [
+            Act::PostResponse(0, id.into(), Some("inv-42".into())),
+            Act::Wait(None)
+        ]
     );
 }
 
@@ -240,8 +272,15 @@ fn invocation_id_is_echoed_on_errors_too() {
     h.drain();
     h.done(0, "r1", HandlerOutcome::Failed).unwrap();
     match h.m.poll() {
-        Action::PostError { invocation, cause: ErrorCause::Handler, .. } => {
-            assert_eq!(invocation.invocation_id.as_ref().unwrap().as_str(), "nonce-1");
+        Action::PostError {
+            invocation,
+            cause: ErrorCause::Handler,
+            ..
+        } => {
+            assert_eq!(
+                invocation.invocation_id.as_ref().unwrap().as_str(),
+                "nonce-1"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -263,12 +302,21 @@ fn cold_start_transcript() {
     let mut h = Harness::<1>::started(Options::new());
     run_one(&mut h, "r1");
     h.done(0, "r1", ok(2)).unwrap();
-    assert_eq!(h.drain(), [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]);
+    assert_eq!(
+        h.drain(),
+        [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]
+    );
     h.status(0, 202);
     assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
     assert_eq!(
         h.transcript,
-        [Phase::Init, Phase::Poll, Phase::Run, Phase::Report, Phase::Poll]
+        [
+            Phase::Init,
+            Phase::Poll,
+            Phase::Run,
+            Phase::Report,
+            Phase::Poll
+        ]
     );
 }
 
@@ -277,12 +325,24 @@ fn handler_error_posts_error_then_polls() {
     let mut h = Harness::<1>::started(Options::new());
     run_one(&mut h, "r1");
     h.done(0, "r1", HandlerOutcome::Failed).unwrap();
-    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), ErrorCause::Handler), Act::Wait(None)]);
+    assert_eq!(
+        h.drain(),
+        [
+            Act::PostError(0, "r1".into(), ErrorCause::Handler),
+            Act::Wait(None)
+        ]
+    );
     h.status(0, 202);
     assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
     assert_eq!(
         h.transcript,
-        [Phase::Init, Phase::Poll, Phase::Run, Phase::Report, Phase::Poll]
+        [
+            Phase::Init,
+            Phase::Poll,
+            Phase::Run,
+            Phase::Report,
+            Phase::Poll
+        ]
     );
 }
 
@@ -314,8 +374,14 @@ fn timeout_posts_error_and_drops_late_result() {
     assert_eq!(h.m.phase(), Phase::Run, "not yet due");
     assert_eq!(h.drain(), [Act::Wait(Some(T0 + 2_900))]);
     h.advance_to(T0 + 2_900);
-    let cause = ErrorCause::Timeout { deadline: Deadline(at(T0 + 3_000)), margin_ms: 100 };
-    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+    let cause = ErrorCause::Timeout {
+        deadline: Deadline(at(T0 + 3_000)),
+        margin_ms: 100,
+    };
+    assert_eq!(
+        h.drain(),
+        [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]
+    );
     // The handler finishes while the timeout error is in flight: dropped.
     h.done(0, "r1", ok(2)).unwrap();
     assert_eq!(h.drain(), [Act::Wait(None)]);
@@ -326,7 +392,13 @@ fn timeout_posts_error_and_drops_late_result() {
     assert_eq!(h.drain(), [Act::Wait(None)]);
     assert_eq!(
         h.transcript,
-        [Phase::Init, Phase::Poll, Phase::Run, Phase::Timeout, Phase::Poll]
+        [
+            Phase::Init,
+            Phase::Poll,
+            Phase::Run,
+            Phase::Timeout,
+            Phase::Poll
+        ]
     );
 }
 
@@ -334,7 +406,10 @@ fn timeout_posts_error_and_drops_late_result() {
 fn timeout_margin_is_configurable() {
     let mut h = Harness::<1>::started(Options::new().timeout_margin_ms(500));
     h.next(0, "r1", T0 + 3_000);
-    assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(Some(T0 + 2_500))]);
+    assert_eq!(
+        h.drain(),
+        [Act::RunHandler(0, "r1".into()), Act::Wait(Some(T0 + 2_500))]
+    );
     let mut h = Harness::<1>::started(Options::new().timeout_margin_ms(0));
     h.next(0, "r1", T0 + 3_000);
     assert_eq!(h.drain()[1], Act::Wait(Some(T0 + 3_000)));
@@ -344,7 +419,10 @@ fn timeout_margin_is_configurable() {
 fn deadline_closer_than_the_margin_fires_at_once() {
     let mut h = Harness::<1>::started(Options::new());
     h.next(0, "r1", T0 + 40);
-    assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(Some(T0))]);
+    assert_eq!(
+        h.drain(),
+        [Act::RunHandler(0, "r1".into()), Act::Wait(Some(T0))]
+    );
 }
 
 #[test]
@@ -368,7 +446,7 @@ fn missing_garbage_or_absurd_deadlines_arm_no_timer() {
         b"-5",
         b"1700000003000.5",
         b"99999999999999999999999",
-        b"1000",                // a small constant, as some local emulators send
+        b"1000",                 // a small constant, as some local emulators send
         b"18446744073709551615", // far in the future
     ];
     for deadline in cases {
@@ -377,15 +455,26 @@ fn missing_garbage_or_absurd_deadlines_arm_no_timer() {
             .with_header("Lambda-Runtime-Aws-Request-Id", b"r1")
             .with_header("Lambda-Runtime-Deadline-Ms", deadline);
         h.respond(0, head, 2);
-        assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(None)], "{deadline:?}");
+        assert_eq!(
+            h.drain(),
+            [Act::RunHandler(0, "r1".into()), Act::Wait(None)],
+            "{deadline:?}"
+        );
         h.advance_to(u64::MAX);
         assert_eq!(h.m.phase(), Phase::Run);
         h.done(0, "r1", ok(1)).unwrap();
         assert_eq!(h.drain()[0], Act::PostResponse(0, "r1".into(), None));
     }
     let mut h = Harness::<1>::started(Options::new());
-    h.respond(0, ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1"), 2);
-    assert_eq!(h.drain(), [Act::RunHandler(0, "r1".into()), Act::Wait(None)]);
+    h.respond(
+        0,
+        ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1"),
+        2,
+    );
+    assert_eq!(
+        h.drain(),
+        [Act::RunHandler(0, "r1".into()), Act::Wait(None)]
+    );
 }
 
 #[test]
@@ -402,7 +491,11 @@ fn a_clock_stepping_back_does_not_undo_time() {
 #[test]
 fn missing_request_id_goes_back_to_poll() {
     let mut h = Harness::<1>::started(Options::new());
-    h.respond(0, ResponseHead::new(200).with_header("Lambda-Runtime-Deadline-Ms", b"1"), 2);
+    h.respond(
+        0,
+        ResponseHead::new(200).with_header("Lambda-Runtime-Deadline-Ms", b"1"),
+        2,
+    );
     assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
     assert_eq!(h.transcript, [Phase::Init, Phase::Poll]);
 }
@@ -410,9 +503,20 @@ fn missing_request_id_goes_back_to_poll() {
 #[test]
 fn unsafe_request_ids_are_never_used() {
     let long = "a".repeat(129);
-    for id in ["a/b", "..", "x/../y", "a%2Fb", "a b", "a\r\nb", "a\nb", long.as_str(), ""] {
+    for id in [
+        "a/b",
+        "..",
+        "x/../y",
+        "a%2Fb",
+        "a b",
+        "a\r\nb",
+        "a\nb",
+        long.as_str(),
+        "",
+    ] {
         let mut h = Harness::<1>::started(Options::new());
-        let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes());
+        let head =
+            ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes());
         h.respond(0, head, 2);
         assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)], "{id:?}");
         assert_eq!(h.m.invocation(0), None);
@@ -453,7 +557,10 @@ fn status_413_on_response_posts_too_large_error_for_same_id() {
     assert_eq!(h.drain()[0], Act::PostResponse(0, "r1".into(), None));
     h.status(0, 413);
     let cause = ErrorCause::ResponseTooLarge { len: 6_000_000 };
-    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+    assert_eq!(
+        h.drain(),
+        [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]
+    );
     h.status(0, 202);
     assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
 }
@@ -463,12 +570,21 @@ fn oversized_response_is_never_sent() {
     let mut h = Harness::<1>::started(Options::new());
     run_one(&mut h, "r1");
     h.done(0, "r1", ok(MAX_PAYLOAD_BYTES)).unwrap();
-    assert_eq!(h.drain()[0], Act::PostResponse(0, "r1".into(), None), "the limit itself is fine");
+    assert_eq!(
+        h.drain()[0],
+        Act::PostResponse(0, "r1".into(), None),
+        "the limit itself is fine"
+    );
     let mut h = Harness::<1>::started(Options::new());
     run_one(&mut h, "r1");
     h.done(0, "r1", ok(MAX_PAYLOAD_BYTES + 1)).unwrap();
-    let cause = ErrorCause::ResponseTooLarge { len: MAX_PAYLOAD_BYTES + 1 };
-    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+    let cause = ErrorCause::ResponseTooLarge {
+        len: MAX_PAYLOAD_BYTES + 1,
+    };
+    assert_eq!(
+        h.drain(),
+        [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]
+    );
 }
 
 #[test]
@@ -476,8 +592,13 @@ fn oversized_event_is_reported_without_running_the_handler() {
     let mut h = Harness::<1>::started(Options::new());
     let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1");
     h.respond(0, head, MAX_PAYLOAD_BYTES as u64 + 1);
-    let cause = ErrorCause::EventTooLarge { len: MAX_PAYLOAD_BYTES as u64 + 1 };
-    assert_eq!(h.drain(), [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]);
+    let cause = ErrorCause::EventTooLarge {
+        len: MAX_PAYLOAD_BYTES as u64 + 1,
+    };
+    assert_eq!(
+        h.drain(),
+        [Act::PostError(0, "r1".into(), cause), Act::Wait(None)]
+    );
 }
 
 #[test]
@@ -485,7 +606,10 @@ fn server_error_exits_promptly_from_every_endpoint() {
     // /next
     let mut h = Harness::<1>::started(Options::new());
     h.status(0, 500);
-    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 500 })]);
+    assert_eq!(
+        h.drain(),
+        [Act::Exit(ExitReason::ServerError { status: 500 })]
+    );
     // /response and /error
     for outcome in [ok(2), HandlerOutcome::Failed] {
         let mut h = Harness::<1>::started(Options::new());
@@ -493,7 +617,10 @@ fn server_error_exits_promptly_from_every_endpoint() {
         h.done(0, "r1", outcome).unwrap();
         h.drain();
         h.status(0, 500);
-        assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 500 })]);
+        assert_eq!(
+            h.drain(),
+            [Act::Exit(ExitReason::ServerError { status: 500 })]
+        );
         assert_ne!(ExitReason::ServerError { status: 500 }.code(), 0);
     }
     // the timeout error
@@ -502,10 +629,16 @@ fn server_error_exits_promptly_from_every_endpoint() {
     h.advance_to(T0 + 3_000);
     h.drain();
     h.status(0, 503);
-    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 503 })]);
+    assert_eq!(
+        h.drain(),
+        [Act::Exit(ExitReason::ServerError { status: 503 })]
+    );
     assert_eq!(h.transcript.last(), Some(&Phase::Exit));
     // Exit is terminal.
-    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 503 })]);
+    assert_eq!(
+        h.drain(),
+        [Act::Exit(ExitReason::ServerError { status: 503 })]
+    );
 }
 
 #[test]
@@ -515,12 +648,17 @@ fn next_refused_backs_off_then_exits() {
     for _ in 1..MAX_ATTEMPTS {
         h.status(0, 403);
         let acts = h.drain();
-        let [Act::Wait(Some(until))] = acts[..] else { panic!("{acts:?}") };
+        let [Act::Wait(Some(until))] = acts[..] else {
+            panic!("{acts:?}")
+        };
         waits.push(until - h.now.as_millis());
         h.advance_to(until);
         assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
     }
-    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "backoff grows: {waits:?}");
+    assert!(
+        waits.windows(2).all(|w| w[0] <= w[1]),
+        "backoff grows: {waits:?}"
+    );
     assert!(waits[0] > 0, "never a busy loop: {waits:?}");
     h.status(0, 403);
     assert_eq!(h.drain(), [Act::Exit(ExitReason::Refused { status: 403 })]);
@@ -532,12 +670,18 @@ fn next_refused_backs_off_then_exits() {
 fn dropped_connection_retries_with_bounded_backoff_then_exits() {
     let mut h = Harness::<1>::started(Options::new());
     h.fail(0);
-    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)], "first retry is immediate");
+    assert_eq!(
+        h.drain(),
+        [Act::FetchNext(0), Act::Wait(None)],
+        "first retry is immediate"
+    );
     let mut total = 0;
     for attempt in 2..MAX_ATTEMPTS {
         h.fail(0);
         let acts = h.drain();
-        let [Act::Wait(Some(until))] = acts[..] else { panic!("attempt {attempt}: {acts:?}") };
+        let [Act::Wait(Some(until))] = acts[..] else {
+            panic!("attempt {attempt}: {acts:?}")
+        };
         let delay = until - h.now.as_millis();
         assert_eq!(delay, backoff_ms(attempt));
         assert!(delay > 0 && delay <= 2_000);
@@ -557,7 +701,10 @@ fn dropped_connection_while_reporting_reposts_the_same_thing() {
     h.done(0, "r1", ok(3)).unwrap();
     h.drain();
     h.fail(0);
-    assert_eq!(h.drain(), [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]);
+    assert_eq!(
+        h.drain(),
+        [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]
+    );
     h.status(0, 202);
     assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
 }
@@ -593,8 +740,14 @@ fn responses_without_a_request_in_flight_are_misuse() {
         h.m.handle_response(h.now, 0, &ResponseHead::new(200), 0),
         Err(Misuse::NoRequestInFlight)
     );
-    assert_eq!(h.m.handle_transport_error(h.now, 0), Err(Misuse::NoRequestInFlight));
-    assert_eq!(h.m.handle_transport_error(h.now, 7), Err(Misuse::NoSuchLane(7)));
+    assert_eq!(
+        h.m.handle_transport_error(h.now, 0),
+        Err(Misuse::NoRequestInFlight)
+    );
+    assert_eq!(
+        h.m.handle_transport_error(h.now, 7),
+        Err(Misuse::NoSuchLane(7))
+    );
 }
 
 // --- lanes ---------------------------------------------------------------------------------
@@ -610,10 +763,22 @@ fn lanes_share_one_setup_and_run_independently() {
     assert!(acts.contains(&Act::RunHandler(0, "a".into())));
     assert_eq!(acts.last(), Some(&Act::Wait(Some(T0 + 900))));
     h.advance_to(T0 + 900);
-    let cause = ErrorCause::Timeout { deadline: Deadline(at(T0 + 1_000)), margin_ms: 100 };
-    assert_eq!(h.drain(), [Act::PostError(2, "c".into(), cause), Act::Wait(Some(T0 + 4_900))]);
+    let cause = ErrorCause::Timeout {
+        deadline: Deadline(at(T0 + 1_000)),
+        margin_ms: 100,
+    };
+    assert_eq!(
+        h.drain(),
+        [
+            Act::PostError(2, "c".into(), cause),
+            Act::Wait(Some(T0 + 4_900))
+        ]
+    );
     h.done(0, "a", ok(1)).unwrap();
-    assert_eq!(h.drain(), [Act::PostResponse(0, "a".into(), None), Act::Wait(None)]);
+    assert_eq!(
+        h.drain(),
+        [Act::PostResponse(0, "a".into(), None), Act::Wait(None)]
+    );
     assert_eq!(h.m.lane_phase(1), Some(Phase::Poll));
     assert_eq!(h.m.lane_phase(2), Some(Phase::Timeout));
     assert_eq!(h.m.lane_phase(4), None);
@@ -629,7 +794,10 @@ fn lanes_are_clamped() {
 fn a_server_error_on_one_lane_stops_all() {
     let mut h = Harness::<3>::started(Options::new().lanes(3));
     h.status(1, 500);
-    assert_eq!(h.drain(), [Act::Exit(ExitReason::ServerError { status: 500 })]);
+    assert_eq!(
+        h.drain(),
+        [Act::Exit(ExitReason::ServerError { status: 500 })]
+    );
     for lane in 0..3 {
         assert_eq!(h.m.lane_phase(lane), Some(Phase::Exit));
     }
@@ -671,8 +839,14 @@ fn machine_in(phase: Phase) -> Harness {
     h
 }
 
-const PHASES: [Phase; 6] =
-    [Phase::Init, Phase::Poll, Phase::Run, Phase::Report, Phase::Timeout, Phase::Exit];
+const PHASES: [Phase; 6] = [
+    Phase::Init,
+    Phase::Poll,
+    Phase::Run,
+    Phase::Report,
+    Phase::Timeout,
+    Phase::Exit,
+];
 
 fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
     let now = h.now;
@@ -706,7 +880,11 @@ fn every_pair_outside_the_table_is_misuse_and_changes_nothing() {
                 Err(Misuse::Illegal { phase, input }),
                 "{phase:?} {input:?}"
             );
-            assert_eq!(format!("{:?}", h.m), before, "{phase:?} {input:?} changed the state");
+            assert_eq!(
+                format!("{:?}", h.m),
+                before,
+                "{phase:?} {input:?} changed the state"
+            );
         }
     }
     assert_eq!(illegal, 20, "pairs outside the table");
@@ -724,7 +902,9 @@ fn every_pair_in_the_table_is_accepted() {
             assert_eq!(feed(&mut h, input), Ok(()), "{phase:?} {input:?}");
             let to = h.m.phase();
             assert!(
-                TRANSITIONS.iter().any(|t| t.from == phase && t.input == input && t.to == to),
+                TRANSITIONS
+                    .iter()
+                    .any(|t| t.from == phase && t.input == input && t.to == to),
                 "{phase:?} --{input:?}--> {to:?} is not in the table"
             );
         }
@@ -735,10 +915,16 @@ fn every_pair_in_the_table_is_accepted() {
 fn the_table_has_no_duplicate_rows_and_every_phase_is_reachable() {
     for (i, a) in TRANSITIONS.iter().enumerate() {
         for b in &TRANSITIONS[i + 1..] {
-            assert!(!(a.from == b.from && a.input == b.input && a.to == b.to), "{a:?}");
+            assert!(
+                !(a.from == b.from && a.input == b.input && a.to == b.to),
+                "{a:?}"
+            );
         }
     }
     for p in PHASES {
-        assert!(p == Phase::Init || TRANSITIONS.iter().any(|t| t.to == p), "{p:?}");
+        assert!(
+            p == Phase::Init || TRANSITIONS.iter().any(|t| t.to == p),
+            "{p:?}"
+        );
     }
 }

@@ -30,10 +30,22 @@ pub(super) enum Post {
 #[derive(Debug)]
 pub(super) enum LaneState {
     Init,
-    Poll { io: Io },
-    Run { inv: Invocation, timer: Option<EpochMillis>, started: bool },
-    Report { inv: Invocation, post: Post, io: Io },
-    InitReport { io: Io },
+    Poll {
+        io: Io,
+    },
+    Run {
+        inv: Invocation,
+        timer: Option<EpochMillis>,
+        started: bool,
+    },
+    Report {
+        inv: Invocation,
+        post: Post,
+        io: Io,
+    },
+    InitReport {
+        io: Io,
+    },
     Exit,
 }
 
@@ -43,7 +55,10 @@ impl LaneState {
             Self::Init => Phase::Init,
             Self::Poll { .. } => Phase::Poll,
             Self::Run { .. } => Phase::Run,
-            Self::Report { post: Post::Error(ErrorCause::Timeout { .. }), .. } => Phase::Timeout,
+            Self::Report {
+                post: Post::Error(ErrorCause::Timeout { .. }),
+                ..
+            } => Phase::Timeout,
             Self::Report { .. } | Self::InitReport { .. } => Phase::Report,
             Self::Exit => Phase::Exit,
         }
@@ -111,7 +126,10 @@ impl<const LANES: usize> State<LANES> {
         Self {
             options,
             active,
-            lanes: core::array::from_fn(|_| Lane { state: LaneState::Init, failures: 0 }),
+            lanes: core::array::from_fn(|_| Lane {
+                state: LaneState::Init,
+                failures: 0,
+            }),
             setup_started: false,
             exit: None,
             cursor: 0,
@@ -130,7 +148,11 @@ impl<const LANES: usize> State<LANES> {
             return Err(Misuse::NoSuchLane(lane));
         }
         let phase = self.lanes[lane].state.phase();
-        if is_legal(phase, input) { Ok(()) } else { Err(Misuse::Illegal { phase, input }) }
+        if is_legal(phase, input) {
+            Ok(())
+        } else {
+            Err(Misuse::Illegal { phase, input })
+        }
     }
 
     fn check_in_flight(&self, lane: usize, input: InputKind) -> Result<(), Misuse> {
@@ -144,9 +166,11 @@ impl<const LANES: usize> State<LANES> {
 
     fn set(&mut self, lane: usize, input: InputKind, next: LaneState) {
         debug_assert!(
-            super::TRANSITIONS.iter().any(|t| t.from == self.lanes[lane].state.phase()
-                && t.input == input
-                && t.to == next.phase()),
+            super::TRANSITIONS
+                .iter()
+                .any(|t| t.from == self.lanes[lane].state.phase()
+                    && t.input == input
+                    && t.to == next.phase()),
             "transition {:?} --{input:?}--> {:?} is not in TRANSITIONS",
             self.lanes[lane].state.phase(),
             next.phase()
@@ -164,7 +188,11 @@ impl<const LANES: usize> State<LANES> {
     }
 
     pub(super) fn setup(&mut self, now: EpochMillis, ok: bool) -> Result<(), Misuse> {
-        let input = if ok { InputKind::SetupDone } else { InputKind::SetupFailed };
+        let input = if ok {
+            InputKind::SetupDone
+        } else {
+            InputKind::SetupFailed
+        };
         self.check(0, input)?;
         self.clock(now);
         self.setup_started = true;
@@ -215,7 +243,11 @@ impl<const LANES: usize> State<LANES> {
                     (413, Post::Response { len }) => {
                         log::warn!("[{id}] response of {len} bytes refused as too large (413)");
                         let post = Post::Error(ErrorCause::ResponseTooLarge { len });
-                        LaneState::Report { inv: inv.clone(), post, io: Io::Due }
+                        LaneState::Report {
+                            inv: inv.clone(),
+                            post,
+                            io: Io::Due,
+                        }
                     }
                     (410, _) => {
                         log::warn!("[{id}] report refused: the invocation timed out (410)");
@@ -251,7 +283,13 @@ impl<const LANES: usize> State<LANES> {
                 self.exit(lane, INPUT, ExitReason::Refused { status });
             } else {
                 let at = now.saturating_add(backoff_ms(failures.saturating_add(1)));
-                self.set(lane, INPUT, LaneState::Poll { io: Io::RetryAt(at) });
+                self.set(
+                    lane,
+                    INPUT,
+                    LaneState::Poll {
+                        io: Io::RetryAt(at),
+                    },
+                );
             }
             return;
         }
@@ -265,9 +303,20 @@ impl<const LANES: usize> State<LANES> {
             }
         };
         if body_len > MAX_PAYLOAD_BYTES as u64 {
-            log::warn!("[{}] event of {body_len} bytes is too large", inv.request_id);
+            log::warn!(
+                "[{}] event of {body_len} bytes is too large",
+                inv.request_id
+            );
             let post = Post::Error(ErrorCause::EventTooLarge { len: body_len });
-            self.set(lane, INPUT, LaneState::Report { inv, post, io: Io::Due });
+            self.set(
+                lane,
+                INPUT,
+                LaneState::Report {
+                    inv,
+                    post,
+                    io: Io::Due,
+                },
+            );
             return;
         }
         let timer = inv.deadline.and_then(|d| {
@@ -280,10 +329,22 @@ impl<const LANES: usize> State<LANES> {
                 );
                 None
             } else {
-                Some(d.at().saturating_sub(self.options.timeout_margin_ms).max(now))
+                Some(
+                    d.at()
+                        .saturating_sub(self.options.timeout_margin_ms)
+                        .max(now),
+                )
             }
         });
-        self.set(lane, INPUT, LaneState::Run { inv, timer, started: false });
+        self.set(
+            lane,
+            INPUT,
+            LaneState::Run {
+                inv,
+                timer,
+                started: false,
+            },
+        );
     }
 
     pub(super) fn transport_failed(&mut self, now: EpochMillis, lane: usize) -> Result<(), Misuse> {
@@ -297,8 +358,15 @@ impl<const LANES: usize> State<LANES> {
             return Ok(());
         }
         let delay = backoff_ms(l.failures);
-        log::warn!("Runtime API request failed ({} in a row), retrying in {delay} ms", l.failures);
-        let io = if delay == 0 { Io::Due } else { Io::RetryAt(now.saturating_add(delay)) };
+        log::warn!(
+            "Runtime API request failed ({} in a row), retrying in {delay} ms",
+            l.failures
+        );
+        let io = if delay == 0 {
+            Io::Due
+        } else {
+            Io::RetryAt(now.saturating_add(delay))
+        };
         // Same phase, same request: only when it is sent again changes.
         debug_assert!(super::is_legal(l.state.phase(), INPUT));
         l.state.set_io(io);
@@ -330,7 +398,11 @@ impl<const LANES: usize> State<LANES> {
             HandlerOutcome::Ok { len } => Post::Response { len },
             HandlerOutcome::Failed => Post::Error(ErrorCause::Handler),
         };
-        let next = LaneState::Report { inv: inv.clone(), post, io: Io::Due };
+        let next = LaneState::Report {
+            inv: inv.clone(),
+            post,
+            io: Io::Due,
+        };
         self.clock(now);
         self.set(lane, INPUT, next);
         Ok(())
@@ -346,11 +418,21 @@ impl<const LANES: usize> State<LANES> {
             }
             if let LaneState::Run { inv, .. } = state {
                 let deadline = inv.deadline.unwrap_or(Deadline(now));
-                log::error!("[{}] handler timed out (deadline {})", inv.request_id, deadline.at());
-                let cause =
-                    ErrorCause::Timeout { deadline, margin_ms: self.options.timeout_margin_ms };
+                log::error!(
+                    "[{}] handler timed out (deadline {})",
+                    inv.request_id,
+                    deadline.at()
+                );
+                let cause = ErrorCause::Timeout {
+                    deadline,
+                    margin_ms: self.options.timeout_margin_ms,
+                };
                 let post = Post::Error(cause);
-                let next = LaneState::Report { inv: inv.clone(), post, io: Io::Due };
+                let next = LaneState::Report {
+                    inv: inv.clone(),
+                    post,
+                    io: Io::Due,
+                };
                 self.set(lane, InputKind::TimerFired, next);
             } else {
                 state.set_io(Io::Due);
@@ -367,18 +449,35 @@ impl<const LANES: usize> State<LANES> {
             return Action::RunSetup;
         }
         let Some(lane) = self.take_due() else {
-            let until = self.lanes[..self.active].iter().filter_map(|l| l.state.timer()).min();
+            let until = self.lanes[..self.active]
+                .iter()
+                .filter_map(|l| l.state.timer())
+                .min();
             return Action::Wait { until };
         };
         match &self.lanes[lane].state {
             LaneState::Poll { .. } => Action::FetchNext { lane },
-            LaneState::Run { inv, .. } => Action::RunHandler { lane, invocation: inv },
-            LaneState::Report { inv, post: Post::Response { .. }, .. } => {
-                Action::PostResponse { lane, invocation: inv }
-            }
-            LaneState::Report { inv, post: Post::Error(cause), .. } => {
-                Action::PostError { lane, invocation: inv, cause: *cause }
-            }
+            LaneState::Run { inv, .. } => Action::RunHandler {
+                lane,
+                invocation: inv,
+            },
+            LaneState::Report {
+                inv,
+                post: Post::Response { .. },
+                ..
+            } => Action::PostResponse {
+                lane,
+                invocation: inv,
+            },
+            LaneState::Report {
+                inv,
+                post: Post::Error(cause),
+                ..
+            } => Action::PostError {
+                lane,
+                invocation: inv,
+                cause: *cause,
+            },
             LaneState::InitReport { .. } => Action::PostInitError { lane },
             // `take_due` never picks these.
             LaneState::Init | LaneState::Exit => Action::Wait { until: None },
