@@ -14,7 +14,7 @@
 //!   (from `setup`), with the error's message as `errorMessage` and the messages of its cause
 //!   chain as `stackTrace`.
 //! - Failures the runtime detects have `Runtime.*` types: see the constants on
-//!   [`ErrorType`](crate::error_type::ErrorType).
+//!   [`ErrorType`].
 //!
 //! Every type is normalised by [`ErrorType::new`](crate::error_type::ErrorType::new) to
 //! `(Runtime|Function).Reason`, which Lambda keeps; the same value is sent in the

@@ -2,7 +2,7 @@
 //!
 //! [`exec_test`] feeds the invocations of a JSON document (the seed crate's test-data shape,
 //! `{"region": …, "invocations": [ … ]}`) through the real lifecycle machine and
-//! [driver](crate::driver), talking HTTP to an in-memory Runtime API ([`FakeRuntimeApi`]) instead
+//! [driver], talking HTTP to an in-memory Runtime API ([`FakeRuntimeApi`]) instead
 //! of a socket, and returns what each invocation produced:
 //!
 //! ```

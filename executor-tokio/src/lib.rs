@@ -106,7 +106,7 @@ where
 
 /// Runs `R` over the test data in `json` (`{"region": …, "invocations": [ … ]}`) on a
 /// current-thread tokio runtime, against an in-memory Runtime API; see
-/// [`testing::exec_test`](lambda_runtime_types::testing::exec_test).
+/// [`testing::exec_test`].
 pub fn exec_test<Shared, Event, R, Return>(json: &str) -> anyhow::Result<Vec<testing::TestOutcome>>
 where
     R: for<'a> Runner<'a, Shared, Event, Return>,
