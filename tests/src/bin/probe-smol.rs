@@ -1,0 +1,16 @@
+//! The end-to-end probe function on the smol adapter (see `tests/probe/mod.rs`).
+
+#[path = "../../probe/mod.rs"]
+mod probe;
+
+struct Smol;
+
+impl probe::Sleep for Smol {
+    async fn sleep(ms: u64) {
+        async_io::Timer::after(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    lambda_runtime_types_smol::exec_smol::<_, _, probe::Probe<Smol>, _>()
+}
