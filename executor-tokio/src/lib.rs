@@ -121,3 +121,8 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
 }
+
+/// The README's Rust examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
