@@ -290,7 +290,8 @@ impl Emulator {
         Ok(rx)
     }
 
-    /// Every Runtime API call so far, in arrival order.
+    /// Every Runtime API call so far, in arrival order, including calls still in progress
+    /// (`status: None`).
     pub fn calls(&self) -> Vec<RuntimeCall> {
         let mut calls = self.shared.lock().calls.clone();
         calls.sort_by_key(|call| call.seq);

@@ -25,6 +25,9 @@ pub enum Endpoint {
 }
 
 /// One HTTP request the function made to the Runtime API, and how the emulator answered it.
+///
+/// Calls are recorded when they arrive and updated when answered, so a call in progress
+/// (typically a `/next` waiting for an event) is visible with `status: None`.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeCall {
     /// Arrival order, starting at 0; [`crate::Emulator::calls`] is sorted by it.
@@ -37,8 +40,8 @@ pub struct RuntimeCall {
     pub path: String,
     /// The request id in the path, or for `/next` the id delivered in the answer.
     pub request_id: Option<String>,
-    /// The status the emulator answered with; `None` if the function went away (or the
-    /// emulator stopped) before an answer was produced, e.g. a `/next` still long-polling.
+    /// The status the emulator answered with; `None` while the call is in progress (e.g. a
+    /// `/next` long-polling) or if the function went away before an answer was produced.
     pub status: Option<u16>,
     /// The request headers, names lowercase, values decoded lossily as UTF-8.
     pub request_headers: Vec<(String, String)>,
@@ -55,6 +58,9 @@ pub struct RuntimeCall {
     pub received_ms: u64,
     /// When the answer was produced, Unix epoch milliseconds.
     pub responded_ms: Option<u64>,
+    /// True when the call ended without an answer: the connection closed (or the emulator
+    /// stopped) first, e.g. a function killed while its `/next` was long-polling.
+    pub abandoned: bool,
     /// The injected fault applied to this call, if any.
     pub fault: Option<Fault>,
     /// The function process generation current when the call arrived (1 = first start;

@@ -238,7 +238,9 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         if !self.recorded {
-            self.shared.record_call(std::mem::take(&mut self.call));
+            let mut call = std::mem::take(&mut self.call);
+            call.abandoned = true;
+            self.shared.record_call(call);
         }
     }
 }
@@ -312,11 +314,13 @@ async fn runtime_api(
             response_body: Vec::new(),
             received_ms: epoch_ms(),
             responded_ms: None,
+            abandoned: false,
             fault: None,
             generation,
             connection,
         },
     };
+    shared.record_arrival(rec.call.clone());
     let method = req.method().clone();
     let response = match (endpoint, id) {
         (Endpoint::Next, _) if method == Method::GET => next(shared, &mut rec).await,

@@ -258,7 +258,7 @@ impl Shared {
             st.active += 1;
             let timeout = self.config.options.timeout;
             let Some(inv) = st.invocations.get_mut(&id) else {
-                st.active -= 1;
+                st.active = st.active.saturating_sub(1);
                 continue;
             };
             inv.phase = Phase::Ready;
@@ -310,9 +310,9 @@ impl Shared {
             Phase::Queued => st.queue.retain(|q| q != id),
             Phase::Ready => {
                 st.ready.retain(|r| r != id);
-                st.active -= 1;
+                st.active = st.active.saturating_sub(1);
             }
-            Phase::Dispatched { .. } => st.active -= 1,
+            Phase::Dispatched { .. } => st.active = st.active.saturating_sub(1),
         }
         let mut result = self.result(id, &inv, status, body, outcome);
         if let Some(content_type) = content_type {
@@ -523,11 +523,20 @@ impl Shared {
         (seq, generation)
     }
 
-    /// Record a finished call, then answer the invocations it ended.
+    /// Record a call as it arrives (no status yet).
+    pub(crate) fn record_arrival(&self, call: RuntimeCall) {
+        self.lock().calls.push(call);
+    }
+
+    /// Record how a call ended (replacing its arrival record), then answer the invocations
+    /// it ended.
     pub(crate) fn record_call(&self, call: RuntimeCall) {
         let seq = call.seq;
         let mut st = self.lock();
-        st.calls.push(call);
+        match st.calls.iter().rposition(|c| c.seq == seq) {
+            Some(index) => st.calls[index] = call,
+            None => st.calls.push(call),
+        }
         let mut due = Vec::new();
         let mut index = 0;
         while index < st.deferred.len() {

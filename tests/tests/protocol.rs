@@ -502,3 +502,45 @@ fn events_are_capped_like_lambda() {
         Some("RequestTooLargeException")
     );
 }
+
+#[test]
+fn an_abandoned_long_poll_does_not_swallow_events() {
+    let emu = external();
+    let abandoned = |e: &Emulator| {
+        e.calls()
+            .iter()
+            .filter(|c| c.endpoint == Endpoint::Next && c.abandoned && c.status.is_none())
+            .count()
+    };
+    for round in 0..5 {
+        // A function asks for an event, and goes away before one arrives.
+        {
+            let mut gone = std::net::TcpStream::connect(emu.addr()).unwrap();
+            std::io::Write::write_all(
+                &mut gone,
+                format!("GET {NEXT} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+            )
+            .unwrap();
+            assert!(emu.wait_until(Duration::from_secs(30), |e| {
+                e.calls()
+                    .iter()
+                    .any(|c| c.endpoint == Endpoint::Next && c.status.is_none() && !c.abandoned)
+            }));
+        }
+        // The server notices the closed connection and drops the waiting call.
+        assert!(emu.wait_until(Duration::from_secs(30), |e| abandoned(e) == round + 1));
+        // The next event must go to a live connection.
+        std::thread::scope(|s| {
+            let pending = s.spawn(|| emu.invoke(b"{}").unwrap());
+            let mut conn = Conn::connect(emu.addr());
+            let next = conn.request("GET", NEXT, &[], b"");
+            let id = request_id(&next);
+            assert_eq!(
+                conn.request("POST", &response_path(&id), &[], b"1").status,
+                202
+            );
+            assert_eq!(join(pending).outcome, Outcome::Response, "round {round}");
+        });
+    }
+    assert_eq!(abandoned(&emu), 5);
+}
