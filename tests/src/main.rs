@@ -64,7 +64,8 @@ struct Cli {
     bind: IpAddr,
 
     /// Run up to N invocations at once and set AWS_LAMBDA_MAX_CONCURRENCY=N for the function
-    /// (Lambda Managed Instances style). Without it: one at a time, variable unset.
+    /// (Lambda Managed Instances style: a timeout then does not reset the process, a late
+    /// answer gets 410). Without it: one at a time, variable unset.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     concurrency: Option<u32>,
 

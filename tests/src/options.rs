@@ -104,6 +104,9 @@ impl Options {
 
     /// The invocation timeout, counted from the moment an invocation gets a slot (at once,
     /// unless earlier invocations occupy all slots), so on a cold start it includes init.
+    /// When it fires, the invoker gets `Sandbox.Timedout` and the process is reset (`SIGTERM`,
+    /// `SIGKILL` after [`Options::shutdown_grace`]); see [`Options::concurrency`] for the
+    /// exception.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -128,7 +131,10 @@ impl Options {
     }
 
     /// Run up to `n` invocations at once and tell the function so through
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` (as Lambda Managed Instances do).
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (as Lambda Managed Instances do). As in the RIE's
+    /// managed-instances mode, a timed-out invocation then does not reset the process (the
+    /// others keep running); a late `/response` or `/error` for it gets `410 InvokeTimeout`.
+    /// A duplicate answer gets 400 rather than 403.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = Some(n.max(1));
         self

@@ -480,6 +480,9 @@ fn rejection_response(rejection: PostRejection) -> Response<Body> {
         PostRejection::UnknownId => {
             json_response(400, error_body("InvalidRequestID", "Invalid request ID"))
         }
+        PostRejection::TimedOut => {
+            json_response(410, error_body("InvokeTimeout", "Invoke timeout"))
+        }
         PostRejection::OutOfOrder => json_response(
             403,
             error_body(

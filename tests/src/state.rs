@@ -139,6 +139,8 @@ pub(crate) struct State {
     /// Ids the function already answered, with the `/next` count at that moment.
     responded: HashMap<String, u64>,
     responded_order: VecDeque<String>,
+    /// Ids that timed out without a reset (concurrency mode): late answers get 410.
+    timed_out: VecDeque<String>,
     next_calls: u64,
     pub(crate) process: Proc,
     pub(crate) starts: u64,
@@ -186,6 +188,7 @@ impl Shared {
                 active: 0,
                 responded: HashMap::new(),
                 responded_order: VecDeque::new(),
+                timed_out: VecDeque::new(),
                 next_calls: 0,
                 process,
                 starts: 0,
@@ -374,9 +377,19 @@ impl Shared {
             None,
             Outcome::TimedOut,
         );
-        // As the RIE: a timeout resets the sandbox (the process may be stuck in init too).
-        if matches!(phase, Phase::Ready | Phase::Dispatched { .. }) {
-            self.reset(&mut st, ResetReason::Timeout);
+        match phase {
+            // As the RIE-LMI: with concurrency the process keeps serving the other
+            // invocations; a late answer for this one gets 410.
+            Phase::Dispatched { .. } if self.config.options.concurrency.is_some() => {
+                st.timed_out.push_back(id.to_owned());
+                while st.timed_out.len() > RESPONDED_MEMORY {
+                    st.timed_out.pop_front();
+                }
+            }
+            // As the classic RIE: a timeout resets the sandbox (the process may also be
+            // stuck in init, or not polling).
+            Phase::Ready | Phase::Dispatched { .. } => self.reset(&mut st, ResetReason::Timeout),
+            Phase::Queued => {}
         }
         self.pump(&mut st);
     }
@@ -700,6 +713,8 @@ pub(crate) enum PostRejection {
     UnknownId,
     /// 403 `InvalidStateTransition`: already answered, no `/next` since.
     OutOfOrder,
+    /// 410 `InvokeTimeout`: the invocation timed out (concurrency mode, as the RIE-LMI).
+    TimedOut,
 }
 
 fn check_post(st: &State, id: &str, slots: usize) -> Result<(), PostRejection> {
@@ -708,6 +723,9 @@ fn check_post(st: &State, id: &str, slots: usize) -> Result<(), PostRejection> {
             return Ok(());
         }
         return Err(PostRejection::UnknownId);
+    }
+    if st.timed_out.iter().any(|t| t == id) {
+        return Err(PostRejection::TimedOut);
     }
     match st.responded.get(id) {
         // As the classic RIE: a second answer before the next `/next` is a bad state

@@ -555,3 +555,27 @@ fn a_missing_binary_fails_start() {
     // The fixture path helper points at a real file.
     assert!(std::path::Path::new(&bash_bootstrap()).is_file());
 }
+
+#[test]
+fn with_concurrency_a_timeout_does_not_reset_and_a_late_answer_gets_410() {
+    let emu = Emulator::start(
+        bash("normal")
+            .concurrency(2)
+            .timeout(Duration::from_secs(2)),
+    )
+    .unwrap();
+    let late = emu.invoke(br#"{"sleep":4}"#).unwrap();
+    assert_eq!(late.outcome, Outcome::TimedOut);
+    // The function finishes the sleep and answers; too late.
+    assert!(emu.wait_until(WAIT, |e| !posts(e, Endpoint::Response).is_empty()));
+    let answer = &posts(&emu, Endpoint::Response)[0];
+    assert_eq!(answer.request_id.as_deref(), Some(late.request_id.as_str()));
+    assert_eq!(answer.status, Some(410));
+    assert_eq!(
+        answer.response_body,
+        br#"{"errorMessage":"Invoke timeout","errorType":"InvokeTimeout"}"#
+    );
+    assert_eq!(emu.invoke(b"{}").unwrap().outcome, Outcome::Response);
+    assert_eq!(emu.starts(), 1);
+    assert!(emu.exits().is_empty());
+}
