@@ -33,7 +33,24 @@ pub struct Config {
     /// How long before the deadline a running handler is reported as timed out
     /// (`LAMBDA_RUNTIME_TIMEOUT_MARGIN_MS`, default 100).
     pub timeout_margin_ms: u64,
+    /// Whether a watchdog thread reports timeouts of handlers that block their thread, memory
+    /// exhaustion and shutdown (feature `std`; `LAMBDA_RUNTIME_WATCHDOG=off` disables it).
+    pub watchdog: bool,
+    /// Memory use, in percent of [`Config::memory_size_mb`], at which the watchdog reports
+    /// `Runtime.OutOfMemory` for the running invocations and exits
+    /// (`LAMBDA_RUNTIME_MEMORY_THRESHOLD_PERCENT`, default 90; 0 disables the check).
+    pub memory_threshold_percent: u8,
+    /// How long a shutdown hook may run after SIGTERM before the process exits
+    /// (`LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS`, default 200).
+    pub shutdown_timeout_ms: u64,
 }
+
+/// Default of [`Config::memory_threshold_percent`].
+pub const DEFAULT_MEMORY_THRESHOLD_PERCENT: u8 = 90;
+
+/// Default of [`Config::shutdown_timeout_ms`]: Lambda sends SIGKILL 300 ms (internal extensions)
+/// to 500 ms (external ones) after SIGTERM.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 200;
 
 /// Why a [`Config`] could not be built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +109,12 @@ impl Config {
             runtime_api,
             timeout_margin_ms: number("LAMBDA_RUNTIME_TIMEOUT_MARGIN_MS")?
                 .unwrap_or(DEFAULT_TIMEOUT_MARGIN_MS),
+            watchdog: !get("LAMBDA_RUNTIME_WATCHDOG")
+                .is_some_and(|v| v.eq_ignore_ascii_case("off") || v == "0"),
+            memory_threshold_percent: number("LAMBDA_RUNTIME_MEMORY_THRESHOLD_PERCENT")?
+                .map_or(DEFAULT_MEMORY_THRESHOLD_PERCENT, |p| p.min(100) as u8),
+            shutdown_timeout_ms: number("LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS")?
+                .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_MS),
         })
     }
 
@@ -101,7 +124,8 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// A configuration for tests: the given Runtime API endpoint and defaults elsewhere.
+    /// A configuration for tests: the given Runtime API endpoint, defaults elsewhere, and no
+    /// watchdog (it would start threads and handle SIGTERM in the test process).
     pub fn for_endpoint(runtime_api: Endpoint) -> Self {
         Self {
             function_name: String::new(),
@@ -113,6 +137,9 @@ impl Config {
             max_concurrency: 1,
             runtime_api,
             timeout_margin_ms: DEFAULT_TIMEOUT_MARGIN_MS,
+            watchdog: false,
+            memory_threshold_percent: DEFAULT_MEMORY_THRESHOLD_PERCENT,
+            shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
         }
     }
 
@@ -160,6 +187,25 @@ mod tests {
         assert_eq!(c.max_concurrency, 4);
         assert_eq!(c.runtime_api.authority(), "127.0.0.1:9001");
         assert_eq!(c.lifecycle_options().lanes, 4);
+        assert!(c.watchdog);
+        assert_eq!(c.memory_threshold_percent, 90);
+        assert_eq!(c.shutdown_timeout_ms, 200);
+    }
+
+    #[test]
+    fn watchdog_knobs() {
+        let c = Config::from_lookup(lookup(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("LAMBDA_RUNTIME_WATCHDOG", "off"),
+            ("LAMBDA_RUNTIME_MEMORY_THRESHOLD_PERCENT", "0"),
+            ("LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS", "50"),
+            ("LAMBDA_RUNTIME_TIMEOUT_MARGIN_MS", "250"),
+        ]))
+        .unwrap();
+        assert!(!c.watchdog);
+        assert_eq!(c.memory_threshold_percent, 0);
+        assert_eq!(c.shutdown_timeout_ms, 50);
+        assert_eq!(c.timeout_margin_ms, 250);
     }
 
     #[test]

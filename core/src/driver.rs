@@ -27,11 +27,11 @@ use crate::diagnostic::Diagnostic;
 use crate::error_type::ErrorType;
 use crate::id::{InvocationId, RequestId};
 use crate::lifecycle::{
-    Action, ExitReason, HandlerOutcome, Lifecycle, MAX_PAYLOAD_BYTES, SetupOutcome,
+    Action, ErrorCause, ExitReason, HandlerOutcome, Lifecycle, MAX_PAYLOAD_BYTES, SetupOutcome,
 };
 use crate::runner::{LambdaEvent, Runner};
 use crate::time::EpochMillis;
-use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request};
+use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request, ResponseHead};
 
 /// The most concurrent invocations the driver runs (`AWS_LAMBDA_MAX_CONCURRENCY` is clamped).
 pub const MAX_LANES: usize = 64;
@@ -109,6 +109,7 @@ where
     if let Some(d) = init_error {
         slots[0].body = Body::Error(d);
     }
+    let dog = Watchdog::new(&config, lanes);
     let mut cursor = 0;
     loop {
         // 1. Carry out every action until the machine says to wait.
@@ -119,7 +120,11 @@ where
                 Action::Exit(reason) => return reason,
                 Action::RunSetup => continue,
                 Action::FetchNext { lane } => (lane, Outgoing::Next),
-                Action::RunHandler { lane, invocation } => {
+                Action::RunHandler {
+                    lane,
+                    invocation,
+                    timeout_at,
+                } => {
                     let id = invocation.request_id.clone();
                     let s = &mut slots[lane];
                     let io = s.io.get_or_insert_with(LaneIo::default);
@@ -132,15 +137,26 @@ where
                     let event = crate::event::from_slice::<Event>(&io.body);
                     match (event, shared.as_ref()) {
                         (Ok(event), Some(shared)) => {
+                            if let Some(dog) = &dog {
+                                dog.arm(lane, invocation, timeout_at);
+                            }
                             let event = LambdaEvent::new(event, region, ctx);
                             s.task = Some(handle::<R, _, _, _, _>(shared, event, id));
                         }
                         (event, _) => {
                             let d = match event {
-                                Err(e) => Diagnostic::invalid_event(&e),
+                                Err(e) => {
+                                    // Not the message: it may quote the event.
+                                    log::warn!(
+                                        "[{id}] event rejected: {:?} error at line {} column {}",
+                                        e.classify(),
+                                        e.line(),
+                                        e.column()
+                                    );
+                                    Diagnostic::invalid_event(&e)
+                                }
                                 Ok(_) => Diagnostic::new(ErrorType::SETUP_ERROR, "no setup"),
                             };
-                            log::warn!("[{id}] not run: {d}");
                             s.body = Body::Error(d);
                             let failed = HandlerOutcome::Failed;
                             let _ = machine.handle_handler_done(now, lane, &id, failed);
@@ -164,6 +180,20 @@ where
                     invocation,
                     cause,
                 } => {
+                    // The watchdog may have posted the timeout error already: exactly one report.
+                    let preposted = match (slots[lane].preposted.take(), &dog, cause) {
+                        (Some(status), _, _) => Some(status),
+                        (None, Some(dog), ErrorCause::Timeout { .. }) => match dog.disarm(lane) {
+                            Disarmed::Reported { status, .. } => Some(status),
+                            Disarmed::Clear => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some(status) = preposted {
+                        let head = ResponseHead::new(status);
+                        let _ = machine.handle_response(now, lane, &head, 0);
+                        continue;
+                    }
                     let held = core::mem::take(&mut slots[lane].body);
                     let d = match (Diagnostic::from_cause(cause), held) {
                         (Some(d), _) | (None, Body::Error(d)) => d,
@@ -230,20 +260,59 @@ where
                 s.io = Some(io);
                 machine.handle_transport_error(now, lane)
             }
-            Done::Handled(id, Ok(bytes)) => {
-                let len = bytes.len();
-                s.body = Body::Response(bytes);
-                machine.handle_handler_done(now, lane, &id, HandlerOutcome::Ok { len })
-            }
-            Done::Handled(id, Err(diagnostic)) => {
-                log::warn!("[{id}] {diagnostic}");
-                s.body = Body::Error(diagnostic);
-                machine.handle_handler_done(now, lane, &id, HandlerOutcome::Failed)
+            Done::Handled(_, _) if s.preposted.is_some() => Ok(()),
+            Done::Handled(id, result) => {
+                let disarmed = dog.as_ref().map_or(Disarmed::Clear, |dog| dog.disarm(lane));
+                match (disarmed, result) {
+                    (Disarmed::Reported { status, at }, _) => {
+                        // The handler blocked past its timeout and the watchdog reported it:
+                        // the late result is dropped; the lifecycle takes the timeout path.
+                        log::warn!("[{id}] late handler result dropped");
+                        s.preposted = Some(status);
+                        machine.handle_timeout(now.max(at));
+                        Ok(())
+                    }
+                    (Disarmed::Clear, Ok(bytes)) => {
+                        let len = bytes.len();
+                        s.body = Body::Response(bytes);
+                        machine.handle_handler_done(now, lane, &id, HandlerOutcome::Ok { len })
+                    }
+                    (Disarmed::Clear, Err(diagnostic)) => {
+                        log::warn!("[{id}] {diagnostic}");
+                        s.body = Body::Error(diagnostic);
+                        machine.handle_handler_done(now, lane, &id, HandlerOutcome::Failed)
+                    }
+                }
             }
         };
         if let Err(misuse) = result {
             log::error!("driver bug: {misuse}");
         }
+    }
+}
+
+#[cfg(feature = "std")]
+use crate::watchdog::{Disarmed, Watchdog};
+
+/// Without `std` there is no watchdog: nothing outside the executor can report.
+#[cfg(not(feature = "std"))]
+#[allow(dead_code)] // The stand-in never reports.
+enum Disarmed {
+    Clear,
+    Reported { status: u16, at: EpochMillis },
+}
+
+#[cfg(not(feature = "std"))]
+struct Watchdog;
+
+#[cfg(not(feature = "std"))]
+impl Watchdog {
+    fn new(_: &Config, _: usize) -> Option<Self> {
+        None
+    }
+    fn arm(&self, _: usize, _: &crate::lifecycle::Invocation, _: Option<EpochMillis>) {}
+    fn disarm(&self, _: usize) -> Disarmed {
+        Disarmed::Clear
     }
 }
 
@@ -312,6 +381,8 @@ struct Slot<'a, C> {
     io: Option<LaneIo<C>>,
     task: Option<Task<'a, C>>,
     body: Body,
+    /// The watchdog already posted this lane's timeout error and got this status.
+    preposted: Option<u16>,
 }
 
 impl<C> Default for Slot<'_, C> {
@@ -320,6 +391,7 @@ impl<C> Default for Slot<'_, C> {
             io: Some(LaneIo::default()),
             task: None,
             body: Body::None,
+            preposted: None,
         }
     }
 }

@@ -77,6 +77,8 @@ pub mod runner;
 #[cfg(feature = "std")]
 pub mod testing;
 pub mod time;
+#[cfg(feature = "std")]
+pub mod watchdog;
 pub mod wire;
 
 #[cfg(feature = "alloc")]

@@ -8,10 +8,12 @@ use lambda_emulator::{Emulator, Endpoint, Fault, Invoke, Options, Outcome, Targe
 use serde_json::{Value, json};
 
 fn start(bin: &str, options: impl FnOnce(Options) -> Options) -> Emulator {
-    let emu = Emulator::start(options(
-        Options::new([bin]).timeout(Duration::from_secs(30)),
-    ))
-    .expect("emulator starts");
+    // No RUST_BACKTRACE from the test environment: symbolising a panic's backtrace in a debug
+    // build takes over 100 MiB, which the memory watchdog (rightly) reports.
+    let base = Options::new([bin])
+        .timeout(Duration::from_secs(30))
+        .env("RUST_BACKTRACE", "0");
+    let emu = Emulator::start(options(base)).expect("emulator starts");
     emu.wait_ready(Duration::from_secs(30))
         .expect("the function calls /next");
     emu
@@ -137,6 +139,7 @@ fn init_failure(bin: &str) {
     let emu = Emulator::start(
         Options::new([bin])
             .env("PROBE_SETUP", "fail")
+            .env("RUST_BACKTRACE", "0")
             .timeout(Duration::from_secs(30)),
     )
     .unwrap();

@@ -509,6 +509,10 @@ pub enum Action<'a> {
         lane: usize,
         /// The invocation.
         invocation: &'a Invocation,
+        /// When the machine will report the handler as timed out if it has not finished (the
+        /// deadline minus the margin), or `None` if no plausible deadline was given. A driver
+        /// whose handlers may block the executor hands this instant to a watchdog outside it.
+        timeout_at: Option<EpochMillis>,
     },
     /// Post the handler's response bytes to `/invocation/{id}/response`, echoing the invocation
     /// id if there is one, and report the answer as for `FetchNext`.

@@ -27,7 +27,9 @@ impl From<Action<'_>> for Act {
         match a {
             Action::RunSetup => Act::RunSetup,
             Action::FetchNext { lane } => Act::FetchNext(lane),
-            Action::RunHandler { lane, invocation } => Act::RunHandler(lane, id(invocation)),
+            Action::RunHandler {
+                lane, invocation, ..
+            } => Act::RunHandler(lane, id(invocation)),
             Action::PostResponse { lane, invocation } => Act::PostResponse(
                 lane,
                 id(invocation),
@@ -926,5 +928,25 @@ fn the_table_has_no_duplicate_rows_and_every_phase_is_reachable() {
             p == Phase::Init || TRANSITIONS.iter().any(|t| t.to == p),
             "{p:?}"
         );
+    }
+}
+
+#[test]
+fn run_handler_says_when_the_timeout_will_be_reported() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.next(0, "r1", T0 + 3_000);
+    match h.m.poll() {
+        Action::RunHandler { timeout_at, .. } => assert_eq!(timeout_at, Some(at(T0 + 2_900))),
+        other => panic!("{other:?}"),
+    }
+    let mut h = Harness::<1>::started(Options::new());
+    h.respond(
+        0,
+        ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r2"),
+        2,
+    );
+    match h.m.poll() {
+        Action::RunHandler { timeout_at, .. } => assert_eq!(timeout_at, None),
+        other => panic!("{other:?}"),
     }
 }

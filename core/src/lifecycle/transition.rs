@@ -457,9 +457,10 @@ impl<const LANES: usize> State<LANES> {
         };
         match &self.lanes[lane].state {
             LaneState::Poll { .. } => Action::FetchNext { lane },
-            LaneState::Run { inv, .. } => Action::RunHandler {
+            LaneState::Run { inv, timer, .. } => Action::RunHandler {
                 lane,
                 invocation: inv,
+                timeout_at: *timer,
             },
             LaneState::Report {
                 inv,

@@ -1,0 +1,197 @@
+//! Failures Lambda would swallow (issue #5), for every probe binary: a handler that blocks its
+//! thread past the deadline, running out of memory, SIGTERM during an invocation, and what the
+//! runtime logs.
+
+use std::time::Duration;
+
+use lambda_emulator::{Emulator, Endpoint, Invoke, Options, Outcome, Signal};
+use serde_json::json;
+
+fn start(bin: &str, options: impl FnOnce(Options) -> Options) -> Emulator {
+    let emu = Emulator::start(options(
+        Options::new([bin]).timeout(Duration::from_secs(30)),
+    ))
+    .expect("emulator starts");
+    emu.wait_ready(Duration::from_secs(30))
+        .expect("the function calls /next");
+    emu
+}
+
+fn invoke(emu: &Emulator, event: &[u8]) -> lambda_emulator::InvokeResult {
+    emu.invoke(Invoke::new(event.to_vec()))
+        .expect("invoke answered")
+}
+
+fn calls(emu: &Emulator, endpoint: Endpoint) -> Vec<lambda_emulator::RuntimeCall> {
+    emu.calls()
+        .into_iter()
+        .filter(|c| c.endpoint == endpoint)
+        .collect()
+}
+
+fn blocked_handler_timeout(bin: &str) {
+    let emu = start(bin, |o| o.timeout(Duration::from_secs(1)));
+    let r = invoke(&emu, br#"{"probe":"block","ms":2500}"#);
+    assert_eq!(r.outcome, Outcome::FunctionError, "{}", r.body_str());
+    assert_eq!(
+        r.error_type().as_deref(),
+        Some("Runtime.HandlerTimeout"),
+        "not Sandbox.Timedout"
+    );
+    assert!(r.body_str().contains("blocking its thread"));
+    let next = &calls(&emu, Endpoint::Next)[0];
+    let id = next.request_id.clone().unwrap();
+    let deadline: u64 = next
+        .response_header("Lambda-Runtime-Deadline-Ms")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let errors: Vec<_> = calls(&emu, Endpoint::Error)
+        .into_iter()
+        .filter(|c| c.request_id.as_deref() == Some(id.as_str()))
+        .collect();
+    assert_eq!(errors.len(), 1, "exactly one /error for {id}");
+    let early = deadline.saturating_sub(errors[0].received_ms);
+    assert!(
+        errors[0].received_ms < deadline,
+        "posted after the deadline"
+    );
+    eprintln!("{bin}: blocked-handler timeout posted {early} ms before the deadline");
+    // Once the handler returns, the same process asks for the next invocation and serves it.
+    assert!(
+        emu.wait_until(Duration::from_secs(10), |e| calls(e, Endpoint::Next).len()
+            >= 2),
+        "back to /next after the blocked handler returned"
+    );
+    let r = invoke(&emu, br#"{"after":"block"}"#);
+    assert_eq!(r.json(), Some(json!({"after": "block"})));
+    assert_eq!(emu.starts(), 1);
+    assert!(
+        calls(&emu, Endpoint::Response)
+            .iter()
+            .all(|c| c.request_id.as_deref() != Some(&id))
+    );
+}
+
+fn out_of_memory(bin: &str) {
+    let emu = start(bin, |o| o.memory_mb(128));
+    let r = invoke(&emu, br#"{"probe":"alloc","mb":256}"#);
+    assert_eq!(
+        r.error_type().as_deref(),
+        Some("Runtime.OutOfMemory"),
+        "{}",
+        r.body_str()
+    );
+    assert!(
+        r.body_str().contains("of the function's 128 MiB"),
+        "{}",
+        r.body_str()
+    );
+    assert!(
+        emu.wait_until(Duration::from_secs(10), |e| !e.exits().is_empty()),
+        "exits"
+    );
+    assert_eq!(
+        emu.exits()[0].code,
+        Some(5),
+        "{}",
+        emu.exits()[0].describe()
+    );
+    // The next invocation runs in a fresh process.
+    let r = invoke(&emu, br#"{"after":"oom"}"#);
+    assert_eq!(r.json(), Some(json!({"after": "oom"})));
+    assert_eq!(emu.starts(), 2);
+    // Below the threshold nothing happens.
+    let r = invoke(&emu, br#"{"probe":"alloc","mb":32}"#);
+    assert_eq!(r.outcome, Outcome::Response, "{}", r.body_str());
+}
+
+fn sigterm_during_invocation(bin: &str) {
+    let emu = start(bin, |o| o.shutdown_grace(Duration::from_secs(2)));
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| invoke(&emu, br#"{"probe":"sleep","ms":10000}"#));
+        assert!(
+            emu.wait_until(Duration::from_secs(10), |e| calls(e, Endpoint::Next)
+                .first()
+                .is_some_and(|c| c.status == Some(200))),
+            "the invocation started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        emu.signal(Signal::Term).unwrap();
+        let r = running.join().unwrap();
+        assert_eq!(
+            r.error_type().as_deref(),
+            Some("Runtime.Shutdown"),
+            "{}",
+            r.body_str()
+        );
+    });
+    let errors = calls(&emu, Endpoint::Error);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].header("Lambda-Runtime-Function-Error-Type"),
+        Some("Runtime.Shutdown")
+    );
+    assert!(
+        emu.wait_until(Duration::from_secs(5), |e| !e.exits().is_empty()),
+        "exits"
+    );
+    let exit = &emu.exits()[0];
+    assert_eq!(exit.code, Some(0), "{}", exit.describe());
+    assert!(
+        emu.log_text().contains("probe: shutdown hook ran"),
+        "{}",
+        emu.log_text()
+    );
+}
+
+fn logs_carry_ids_not_payloads(bin: &str) {
+    let emu = start(bin, |o| o);
+    invoke(&emu, br#"{"secret":"hunter2-echoed"}"#);
+    let r = invoke(
+        &emu,
+        br#"{"probe":"error","message":"declined","card":"hunter2-card"}"#,
+    );
+    assert_eq!(r.outcome, Outcome::FunctionError);
+    invoke(&emu, br#"{"secret":"hunter2-invalid","#);
+    invoke(
+        &emu,
+        br#"{"probe":"big","bytes":7340032,"pin":"hunter2-big"}"#,
+    );
+    let logs = emu.log_text();
+    assert!(!logs.contains("hunter2"), "a payload was logged:\n{logs}");
+    for c in calls(&emu, Endpoint::Error) {
+        let id = c.request_id.unwrap();
+        assert!(
+            logs.contains(&format!("[{id}]")),
+            "no log line names {id}:\n{logs}"
+        );
+    }
+}
+
+macro_rules! suite {
+    ($name:ident, $bin:literal) => {
+        mod $name {
+            #[test]
+            fn blocked_handler_timeout() {
+                super::blocked_handler_timeout(env!(concat!("CARGO_BIN_EXE_", $bin)));
+            }
+            #[test]
+            fn out_of_memory() {
+                super::out_of_memory(env!(concat!("CARGO_BIN_EXE_", $bin)));
+            }
+            #[test]
+            fn sigterm_during_invocation() {
+                super::sigterm_during_invocation(env!(concat!("CARGO_BIN_EXE_", $bin)));
+            }
+            #[test]
+            fn logs_carry_ids_not_payloads() {
+                super::logs_carry_ids_not_payloads(env!(concat!("CARGO_BIN_EXE_", $bin)));
+            }
+        }
+    };
+}
+
+suite!(tokio, "probe-tokio");
+suite!(smol, "probe-smol");
+suite!(custom, "probe-custom");
