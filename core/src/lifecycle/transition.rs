@@ -114,6 +114,8 @@ pub(super) struct State<const LANES: usize> {
     cursor: usize,
     /// The latest `now` seen; a clock stepping backwards is clamped to it.
     latest: EpochMillis,
+    /// An implausible deadline was logged at warning level already.
+    warned_deadline: bool,
 }
 
 impl<const LANES: usize> State<LANES> {
@@ -134,6 +136,7 @@ impl<const LANES: usize> State<LANES> {
             exit: None,
             cursor: 0,
             latest: EpochMillis::ZERO,
+            warned_deadline: false,
         }
     }
 
@@ -319,10 +322,19 @@ impl<const LANES: usize> State<LANES> {
             );
             return;
         }
+        let warned = &mut self.warned_deadline;
         let timer = inv.deadline.and_then(|d| {
             let ahead = d.at().millis_since(now);
             if d.at() <= now || ahead > MAX_DEADLINE_AHEAD_MS {
-                log::warn!(
+                // Local emulators send such deadlines on every invocation: say it once.
+                let level = if *warned {
+                    log::Level::Debug
+                } else {
+                    log::Level::Warn
+                };
+                *warned = true;
+                log::log!(
+                    level,
                     "[{}] implausible deadline {} (now {now}): no timeout armed",
                     inv.request_id,
                     d.at()
