@@ -418,7 +418,9 @@ fn post_error(endpoint: &Endpoint, inv: &Invocation, d: &Diagnostic) -> std::io:
 pub fn resident_bytes() -> Option<u64> {
     const PAGE: u64 = 4096;
     let mut buf = [0u8; 128];
-    let n = std::fs::File::open("/proc/self/statm").and_then(|mut f| f.read(&mut buf)).ok()?;
+    let n = std::fs::File::open("/proc/self/statm")
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
     let text = core::str::from_utf8(buf.get(..n)?).ok()?;
     let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
     Some(pages * PAGE)
