@@ -127,6 +127,10 @@ impl Diagnostic {
                      {MAX_PAYLOAD_BYTES} bytes"
                 ),
             ),
+            ErrorCause::EventTruncated => Self::new(
+                ErrorType::TRUNCATED_EVENT,
+                "the event's body was cut off before it was complete; the handler was not called",
+            ),
             ErrorCause::EventTooLarge { len } => Self::new(
                 ErrorType::EVENT_TOO_LARGE,
                 format!(

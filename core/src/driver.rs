@@ -31,7 +31,7 @@ use crate::lifecycle::{
 };
 use crate::runner::{LambdaEvent, Runner};
 use crate::time::EpochMillis;
-use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request, ResponseHead};
+use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request};
 
 /// The most concurrent invocations the driver runs (`AWS_LAMBDA_MAX_CONCURRENCY` is clamped).
 pub const MAX_LANES: usize = 64;
@@ -87,7 +87,7 @@ where
     // Init: the machine's first action is always RunSetup.
     let first = machine.poll();
     debug_assert_eq!(first, Action::RunSetup);
-    let (shared, init_error) = match catch_unwind(Box::pin(R::setup(region))).await {
+    let (shared, init_error) = match catch_unwind(R::setup(region)).await {
         Ok(Ok(shared)) => (Some(shared), None),
         Ok(Err(e)) => (
             None,
@@ -134,9 +134,10 @@ where
                         }
                         _ => Context::new(id.as_str(), config.clone()),
                     };
-                    let event = crate::event::from_slice::<Event>(&io.body);
+                    // A user `Deserialize` impl may panic on what the network sent.
+                    let event = catch(|| crate::event::from_slice::<Event>(&io.body));
                     match (event, shared.as_ref()) {
-                        (Ok(event), Some(shared)) => {
+                        (Ok(Ok(event)), Some(shared)) => {
                             if let Some(dog) = &dog {
                                 dog.arm(lane, invocation, timeout_at);
                             }
@@ -145,7 +146,7 @@ where
                         }
                         (event, _) => {
                             let d = match event {
-                                Err(e) => {
+                                Ok(Err(e)) => {
                                     // Not the message: it may quote the event.
                                     log::warn!(
                                         "[{id}] event rejected: {:?} error at line {} column {}",
@@ -155,7 +156,9 @@ where
                                     );
                                     Diagnostic::invalid_event(&e)
                                 }
-                                Ok(_) => Diagnostic::new(ErrorType::SETUP_ERROR, "no setup"),
+                                Err(panic) => panic,
+                                // The machine runs no handler after a failed setup.
+                                Ok(Ok(_)) => Diagnostic::new(ErrorType::SETUP_ERROR, "no setup"),
                             };
                             s.body = Body::Error(d);
                             let failed = HandlerOutcome::Failed;
@@ -180,19 +183,12 @@ where
                     invocation,
                     cause,
                 } => {
-                    // The watchdog may have posted the timeout error already: exactly one report.
-                    let preposted = match (slots[lane].preposted.take(), &dog, cause) {
-                        (Some(status), _, _) => Some(status),
-                        (None, Some(dog), ErrorCause::Timeout { .. }) => match dog.disarm(lane) {
-                            Disarmed::Reported { status, .. } => Some(status),
-                            Disarmed::Clear => None,
-                        },
-                        _ => None,
-                    };
-                    if let Some(status) = preposted {
-                        let head = ResponseHead::new(status);
-                        let _ = machine.handle_response(now, lane, &head, 0);
-                        continue;
+                    // The watchdog may have posted this timeout already: exactly one report.
+                    if let (Some(dog), ErrorCause::Timeout { .. }) = (&dog, cause) {
+                        if let Disarmed::Reported { status } = dog.disarm(lane) {
+                            let _ = machine.handle_reported_elsewhere(now, lane, status);
+                            continue;
+                        }
                     }
                     let held = core::mem::take(&mut slots[lane].body);
                     let d = match (Diagnostic::from_cause(cause), held) {
@@ -248,29 +244,36 @@ where
         cursor = (lane + 1) % lanes;
         let s = &mut slots[lane];
         let result = match done {
-            Done::Exchanged(io, Ok(body_len)) => {
+            Done::Exchanged(io, _, Ok(body_len)) => {
                 let io = s.io.insert(io);
                 match wire::parse_head(&io.buf) {
                     Ok(Some((head, _))) => machine.handle_response(now, lane, &head, body_len),
                     _ => machine.handle_transport_error(now, lane),
                 }
             }
-            Done::Exchanged(io, Err(e)) => {
+            Done::Exchanged(io, _, Err(ExchangeError::Truncated(e))) => {
+                // The head arrived: an invocation it delivered must still be reported.
+                log::warn!("Runtime API response cut off: {e}");
+                let io = s.io.insert(io);
+                match wire::parse_head(&io.buf) {
+                    Ok(Some((head, _))) => machine.handle_truncated_response(now, lane, &head),
+                    _ => machine.handle_transport_error(now, lane),
+                }
+            }
+            Done::Exchanged(io, outgoing, Err(e)) => {
                 log::warn!("Runtime API request failed: {e}");
                 s.io = Some(io);
+                // Kept for the retry the machine will ask for.
+                s.body = outgoing.into_body();
                 machine.handle_transport_error(now, lane)
             }
-            Done::Handled(_, _) if s.preposted.is_some() => Ok(()),
             Done::Handled(id, result) => {
                 let disarmed = dog.as_ref().map_or(Disarmed::Clear, |dog| dog.disarm(lane));
                 match (disarmed, result) {
-                    (Disarmed::Reported { status, at }, _) => {
-                        // The handler blocked past its timeout and the watchdog reported it:
-                        // the late result is dropped; the lifecycle takes the timeout path.
+                    (Disarmed::Reported { status }, _) => {
+                        // The handler blocked past its timeout and the watchdog reported it.
                         log::warn!("[{id}] late handler result dropped");
-                        s.preposted = Some(status);
-                        machine.handle_timeout(now.max(at));
-                        Ok(())
+                        machine.handle_reported_elsewhere(now, lane, status)
                     }
                     (Disarmed::Clear, Ok(bytes)) => {
                         let len = bytes.len();
@@ -299,7 +302,7 @@ use crate::watchdog::{Disarmed, Watchdog};
 #[allow(dead_code)] // The stand-in never reports.
 enum Disarmed {
     Clear,
-    Reported { status: u16, at: EpochMillis },
+    Reported { status: u16 },
 }
 
 #[cfg(not(feature = "std"))]
@@ -381,8 +384,6 @@ struct Slot<'a, C> {
     io: Option<LaneIo<C>>,
     task: Option<Task<'a, C>>,
     body: Body,
-    /// The watchdog already posted this lane's timeout error and got this status.
-    preposted: Option<u16>,
 }
 
 impl<C> Default for Slot<'_, C> {
@@ -391,14 +392,15 @@ impl<C> Default for Slot<'_, C> {
             io: Some(LaneIo::default()),
             task: None,
             body: Body::None,
-            preposted: None,
         }
     }
 }
 
+#[allow(clippy::large_enum_variant)] // Moved once per completed task; boxing would allocate.
 enum Done<C> {
-    /// A request/response exchange finished: the response's body length, or why it failed.
-    Exchanged(LaneIo<C>, Result<u64, ExchangeError>),
+    /// A request/response exchange finished: the request it sent (kept for a retry), and the
+    /// response's body length or why it failed.
+    Exchanged(LaneIo<C>, Outgoing, Result<u64, ExchangeError>),
     /// A handler finished: its serialised response or its diagnostic.
     Handled(RequestId, Result<Vec<u8>, Diagnostic>),
 }
@@ -411,11 +413,24 @@ enum Outgoing {
     InitError(Diagnostic),
 }
 
+impl Outgoing {
+    /// What the lane holds again when the request must be sent again.
+    fn into_body(self) -> Body {
+        match self {
+            Self::Next => Body::None,
+            Self::Response(_, _, bytes) => Body::Response(bytes),
+            Self::Error(_, _, d) | Self::InitError(d) => Body::Error(d),
+        }
+    }
+}
+
 /// Why an exchange failed.
 enum ExchangeError {
     Io(String),
     Wire(wire::WireError),
     Closed,
+    /// The response head arrived, its body did not.
+    Truncated(String),
 }
 
 impl fmt::Display for ExchangeError {
@@ -424,6 +439,7 @@ impl fmt::Display for ExchangeError {
             Self::Io(e) => f.write_str(e),
             Self::Wire(e) => write!(f, "malformed response: {e}"),
             Self::Closed => f.write_str("connection closed before a complete response"),
+            Self::Truncated(e) => write!(f, "the body did not arrive: {e}"),
         }
     }
 }
@@ -445,7 +461,7 @@ fn exchange<'a, E: Executor>(
         if result.is_err() {
             io.conn = None;
         }
-        Done::Exchanged(io, result)
+        Done::Exchanged(io, outgoing, result)
     })
 }
 
@@ -512,10 +528,20 @@ async fn send_and_receive<E: Executor>(
         c.write_all(body).await.map_err(io_error)?;
     }
 
-    // The response head.
+    // The response head; interim 1xx heads are skipped.
     buf.clear();
     let mut filled = 0;
     let (head_len, framing, keep_alive) = loop {
+        match wire::parse_head(&buf[..filled]) {
+            Ok(Some((h, len))) if h.status < 200 => {
+                buf.copy_within(len..filled, 0);
+                filled -= len;
+                continue;
+            }
+            Ok(Some((h, len))) => break (len, h.framing, h.keep_alive),
+            Ok(None) => {}
+            Err(e) => return Err(ExchangeError::Wire(e)),
+        }
         if filled == buf.len() {
             buf.resize(filled + READ_CHUNK, 0);
         }
@@ -524,28 +550,50 @@ async fn send_and_receive<E: Executor>(
             return Err(ExchangeError::Closed);
         }
         filled += n;
-        match wire::parse_head(&buf[..filled]) {
-            Ok(Some((h, len))) => break (len, h.framing, h.keep_alive),
-            Ok(None) => {}
-            Err(e) => return Err(ExchangeError::Wire(e)),
-        }
     };
 
     // The body: the event for `/next`, discarded otherwise.
     let collect = matches!(outgoing, Outgoing::Next);
+    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
+    buf.truncate(head_len);
+    match read {
+        Ok((body_len, reusable)) => {
+            if !(reusable && keep_alive) {
+                *conn = None;
+            }
+            Ok(body_len)
+        }
+        Err(e) => {
+            *conn = None;
+            Err(ExchangeError::Truncated(e.to_string()))
+        }
+    }
+}
+
+/// Reads the body that follows the head in `buf[..filled]`: into `event` if `collect` (at most
+/// `MAX_PAYLOAD_BYTES + 1` bytes), discarded otherwise. Returns its length and whether the
+/// connection can carry another request (all of the body read, nothing after it).
+async fn read_body<C: Connection>(
+    c: &mut C,
+    buf: &mut Vec<u8>,
+    event: &mut Vec<u8>,
+    head_len: usize,
+    mut filled: usize,
+    framing: Framing,
+    collect: bool,
+) -> Result<(u64, bool), ExchangeError> {
     event.clear();
     let cap = MAX_PAYLOAD_BYTES + 1;
-    let mut reusable = keep_alive;
-    let body_len = match framing {
+    let read_past = filled - head_len;
+    match framing {
         Framing::Length(len) if collect && len > cap as u64 => {
             // Not read: the lifecycle reports the event as too large; the connection is spent.
-            reusable = false;
-            len
+            Ok((len, false))
         }
         Framing::Length(len) if collect => {
             // Read straight into the event buffer.
             let len_usize = len as usize;
-            let already = (filled - head_len).min(len_usize);
+            let already = read_past.min(len_usize);
             event.resize(len_usize, 0);
             event[..already].copy_from_slice(&buf[head_len..head_len + already]);
             let mut got = already;
@@ -556,7 +604,7 @@ async fn send_and_receive<E: Executor>(
                 }
                 got += n;
             }
-            len
+            Ok((len, read_past <= len_usize))
         }
         _ => {
             let mut decoder = BodyDecoder::new(framing);
@@ -576,8 +624,7 @@ async fn send_and_receive<E: Executor>(
                     break;
                 }
                 if collect && total > cap as u64 {
-                    reusable = false;
-                    break;
+                    return Ok((total, false));
                 }
                 if d.consumed == 0 || start == filled {
                     // Keep the head, move the unread rest behind it, read more.
@@ -590,20 +637,14 @@ async fn send_and_receive<E: Executor>(
                     let n = c.read(&mut buf[filled..]).await.map_err(io_error)?;
                     if n == 0 {
                         decoder.eof().map_err(ExchangeError::Wire)?;
-                        reusable = false;
-                        break;
+                        return Ok((total, false));
                     }
                     filled += n;
                 }
             }
-            total
+            Ok((total, start == filled))
         }
-    };
-    buf.truncate(head_len);
-    if !reusable {
-        *conn = None;
     }
-    Ok(body_len)
 }
 
 /// The future of one handler run: deserialised event in, serialised response or diagnostic out.
@@ -617,14 +658,16 @@ where
     Event: 'a,
     Return: Serialize + 'a,
 {
-    let run = Box::pin(R::run(shared, event));
     Box::pin(async move {
-        let result = match catch_unwind(run).await {
-            Ok(Ok(value)) => serde_json::to_vec(&value).map_err(|e| {
-                Diagnostic::new(
-                    ErrorType::SERIALIZATION_ERROR,
-                    format!("the handler's return value could not be serialised: {e}"),
-                )
+        let result = match catch_unwind(R::run(shared, event)).await {
+            // A user `Serialize` impl may panic too.
+            Ok(Ok(value)) => catch(|| serde_json::to_vec(&value)).and_then(|r| {
+                r.map_err(|e| {
+                    Diagnostic::new(
+                        ErrorType::SERIALIZATION_ERROR,
+                        format!("the handler's return value could not be serialised: {e}"),
+                    )
+                })
             }),
             Ok(Err(e)) => Err(Diagnostic::from_error(&e, ErrorType::HANDLER_ERROR)),
             Err(panic) => Err(panic),
@@ -633,22 +676,25 @@ where
     })
 }
 
-/// Polls `fut`, turning a panic into a [`Diagnostic`] (with `std`; without it, panics are not
+/// Runs `f`, turning a panic into a [`Diagnostic`] (with `std`; without it, panics are not
 /// caught).
-async fn catch_unwind<F: Future>(mut fut: Pin<Box<F>>) -> Result<F::Output, Diagnostic> {
-    poll_fn(move |cx| {
-        #[cfg(feature = "std")]
-        {
-            let polled =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx)));
-            match polled {
-                Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-                Ok(Poll::Pending) => Poll::Pending,
-                Err(payload) => Poll::Ready(Err(Diagnostic::panic(&*payload))),
-            }
-        }
-        #[cfg(not(feature = "std"))]
-        fut.as_mut().poll(cx).map(Ok)
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Diagnostic> {
+    #[cfg(feature = "std")]
+    {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .map_err(|payload| Diagnostic::panic(&*payload))
+    }
+    #[cfg(not(feature = "std"))]
+    Ok(f())
+}
+
+/// Polls `fut`, turning a panic into a [`Diagnostic`] (see [`catch`]).
+async fn catch_unwind<F: Future>(fut: F) -> Result<F::Output, Diagnostic> {
+    let mut fut = core::pin::pin!(fut);
+    poll_fn(move |cx| match catch(|| fut.as_mut().poll(cx)) {
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panic)),
     })
     .await
 }

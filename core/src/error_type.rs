@@ -28,6 +28,8 @@ impl ErrorType {
     pub const INVALID_EVENT: &'static str = "Runtime.InvalidEvent";
     /// `Runtime.EventTooLarge`: the event was larger than the runtime accepts.
     pub const EVENT_TOO_LARGE: &'static str = "Runtime.EventTooLarge";
+    /// `Runtime.TruncatedEvent`: the event's body was cut off on its way in.
+    pub const TRUNCATED_EVENT: &'static str = "Runtime.TruncatedEvent";
     /// `Runtime.HandlerTimeout`: the handler did not finish before the deadline minus the margin.
     pub const TIMEOUT: &'static str = "Runtime.HandlerTimeout";
     /// `Runtime.ResponseTooLarge`: the response is larger than a buffered response may be.
@@ -122,6 +124,7 @@ mod tests {
             ErrorType::PANIC,
             ErrorType::INVALID_EVENT,
             ErrorType::EVENT_TOO_LARGE,
+            ErrorType::TRUNCATED_EVENT,
             ErrorType::TIMEOUT,
             ErrorType::RESPONSE_TOO_LARGE,
             ErrorType::SERIALIZATION_ERROR,

@@ -146,6 +146,18 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// How the [`FakeRuntimeApi`] can fail a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FakeFault {
+    /// Answer this status with an RIE-style error body instead of serving the call.
+    Status(u16),
+    /// Close the connection without serving the call (it is not recorded).
+    Close,
+    /// Serve the call, but send only half of the answer's body, then close.
+    CutBody,
+}
+
 /// Which endpoint a recorded post went to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostKind {
@@ -192,7 +204,7 @@ struct ApiState {
     /// Requests served so far (every endpoint).
     calls: usize,
     /// (call number, status): answer that call with the status instead of serving it.
-    forced: Vec<(usize, u16)>,
+    forced: Vec<(usize, FakeFault)>,
 }
 
 /// An in-memory Runtime API: queues invocations, answers `/next` with them, and records every
@@ -248,10 +260,15 @@ impl FakeRuntimeApi {
     }
 
     /// Answers call number `call` (0-based, counting every request to any endpoint since the
-    /// API was created) with `status` and an
-    /// RIE-style error body instead of serving it.
+    /// API was created) with `status` and an RIE-style error body instead of serving it.
     pub fn force_status(&self, call: usize, status: u16) {
-        self.lock().forced.push((call, status));
+        self.fault(call, FakeFault::Status(status));
+    }
+
+    /// Makes call number `call` (counted as for [`FakeRuntimeApi::force_status`]) fail with
+    /// `fault`.
+    pub fn fault(&self, call: usize, fault: FakeFault) {
+        self.lock().forced.push((call, fault));
     }
 
     /// Every post so far.
@@ -273,8 +290,47 @@ impl FakeRuntimeApi {
         s.idle
     }
 
-    /// Serves one complete request; `None` means "no answer yet" (a long poll on an empty queue).
+    /// Serves one complete request: the answer's bytes and whether the connection closes after
+    /// them; `None` means "no answer yet" (a long poll on an empty queue).
     fn serve(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Option<(Vec<u8>, bool)> {
+        let call = {
+            let mut s = self.lock();
+            s.calls += 1;
+            s.calls - 1
+        };
+        let fault = self
+            .lock()
+            .forced
+            .iter()
+            .find(|(n, _)| *n == call)
+            .map(|(_, f)| *f);
+        match fault {
+            None => self.answer(method, path, headers, body).map(|a| (a, false)),
+            Some(FakeFault::Status(status)) => {
+                let body = br#"{"errorMessage":"forced","errorType":"Forced"}"#;
+                Some((http(status, &[], body), false))
+            }
+            Some(FakeFault::Close) => Some((Vec::new(), true)),
+            Some(FakeFault::CutBody) => {
+                let mut a = self.answer(method, path, headers, body)?;
+                let head = a
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(0, |p| p + 4);
+                a.truncate(head + (a.len() - head) / 2);
+                Some((a, true))
+            }
+        }
+    }
+
+    /// Serves a request the normal way.
+    fn answer(
         &self,
         method: &str,
         path: &str,
@@ -282,15 +338,6 @@ impl FakeRuntimeApi {
         body: Vec<u8>,
     ) -> Option<Vec<u8>> {
         let mut s = self.lock();
-        let call = s.calls;
-        s.calls += 1;
-        if let Some(&(_, status)) = s.forced.iter().find(|(n, _)| *n == call) {
-            return Some(http(
-                status,
-                &[],
-                br#"{"errorMessage":"forced","errorType":"Forced"}"#,
-            ));
-        }
         let path = path.strip_prefix(crate::wire::API_VERSION).unwrap_or(path);
         let header = |n: &str| {
             headers
@@ -380,6 +427,7 @@ impl Executor for MemoryExecutor {
             api: self.api.clone(),
             request: Vec::new(),
             response: Vec::new(),
+            closing: false,
         })
     }
 
@@ -415,11 +463,13 @@ pub struct MemoryConnection {
     api: FakeRuntimeApi,
     request: Vec<u8>,
     response: Vec<u8>,
+    /// The API closes the connection once `response` is read.
+    closing: bool,
 }
 
 impl MemoryConnection {
     /// Serves `self.request` if it holds a complete request.
-    fn try_serve(&mut self) -> Result<Option<Vec<u8>>, &'static str> {
+    fn try_serve(&mut self) -> Result<Option<(Vec<u8>, bool)>, &'static str> {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut req = httparse::Request::new(&mut headers);
         let head_len = match req.parse(&self.request) {
@@ -460,8 +510,11 @@ impl Connection for MemoryConnection {
 
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, &'static str> {
         if self.response.is_empty() {
+            if self.closing {
+                return Ok(0);
+            }
             match self.try_serve()? {
-                Some(r) => self.response = r,
+                Some((r, close)) => (self.response, self.closing) = (r, close),
                 // A long poll that never ends: `exec_test` stops when the API is idle.
                 None => core::future::pending::<()>().await,
             }

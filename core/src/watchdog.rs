@@ -71,13 +71,11 @@ pub fn on_shutdown(hook: impl FnOnce() + Send + 'static) {
 pub enum Disarmed {
     /// The watchdog had not reported the invocation: the driver reports it.
     Clear,
-    /// The watchdog posted the timeout error at `at` (epoch ms) and the Runtime API answered
-    /// `status`. The driver feeds that to the lifecycle instead of posting again.
+    /// The watchdog posted the timeout error and the Runtime API answered `status`. The
+    /// driver feeds that to the lifecycle (`handle_reported_elsewhere`) instead of posting again.
     Reported {
         /// The Runtime API's answer to the watchdog's post.
         status: u16,
-        /// When the watchdog fired.
-        at: EpochMillis,
     },
 }
 
@@ -92,7 +90,6 @@ enum Watch {
     /// The watchdog posted; kept until the driver disarms.
     Reported {
         status: u16,
-        at: EpochMillis,
     },
 }
 
@@ -198,7 +195,7 @@ impl Watchdog {
                         .wait(state)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                Watch::Reported { status, at } => return Disarmed::Reported { status, at },
+                Watch::Reported { status } => return Disarmed::Reported { status },
                 Watch::Idle | Watch::Armed(_) => return Disarmed::Clear,
             }
         }
@@ -263,7 +260,7 @@ impl Shared {
                 if let Some(rss) = resident_bytes().filter(|&rss| rss >= limit) {
                     let claimed = claim(&mut state, |_| true);
                     drop(state);
-                    self.out_of_memory(claimed, rss, now);
+                    self.out_of_memory(claimed, rss);
                 }
             }
             let claimed = claim(&mut state, |a| a.timeout_at.is_some_and(|t| t <= now));
@@ -282,18 +279,18 @@ impl Shared {
                     "[{}] handler timed out while blocking its thread",
                     inv.request_id
                 );
-                self.report(lane, &inv, &d, now);
+                self.report(lane, &inv, &d);
             }
         }
     }
 
     /// Posts `diagnostic` for `inv` and records the answer for the driver.
-    fn report(&self, lane: usize, inv: &Invocation, diagnostic: &Diagnostic, at: EpochMillis) {
+    fn report(&self, lane: usize, inv: &Invocation, diagnostic: &Diagnostic) {
         let status = post_error(&self.endpoint, inv, diagnostic);
         let mut state = self.lock();
         if let Some(watch) = state.lanes.get_mut(lane) {
             *watch = match status {
-                Ok(status) => Watch::Reported { status, at },
+                Ok(status) => Watch::Reported { status },
                 Err(e) => {
                     log::error!("[{}] the watchdog could not report: {e}", inv.request_id);
                     // The driver reports it when it can.
@@ -304,7 +301,7 @@ impl Shared {
         self.reported.notify_all();
     }
 
-    fn out_of_memory(&self, claimed: Vec<(usize, Invocation)>, rss: u64, now: EpochMillis) -> ! {
+    fn out_of_memory(&self, claimed: Vec<(usize, Invocation)>, rss: u64) -> ! {
         let used_mb = rss >> 20;
         let message = format!(
             "the process uses {used_mb} MiB of the function's {} MiB, over the {} % threshold; \
@@ -317,7 +314,6 @@ impl Shared {
                 *lane,
                 inv,
                 &Diagnostic::new(ErrorType::OUT_OF_MEMORY, message.clone()),
-                now,
             );
         }
         std::process::exit(EXIT_OUT_OF_MEMORY);
@@ -325,7 +321,6 @@ impl Shared {
 
     /// SIGTERM: report what runs, run the hook (bounded), exit 0.
     fn shut_down(&self) -> ! {
-        let now = EpochMillis::now();
         let claimed = claim(&mut self.lock(), |_| true);
         for (lane, inv) in &claimed {
             log::warn!(
@@ -336,7 +331,7 @@ impl Shared {
                 ErrorType::SHUTDOWN,
                 "the execution environment was shut down (SIGTERM) while the invocation ran",
             );
-            self.report(*lane, inv, &d, now);
+            self.report(*lane, inv, &d);
         }
         let hook = SHUTDOWN_HOOK
             .lock()
@@ -390,7 +385,10 @@ fn post_error(endpoint: &Endpoint, inv: &Invocation, d: &Diagnostic) -> std::io:
         .map_err(std::io::Error::other)?;
     bytes.truncate(n);
     bytes.extend_from_slice(&body);
-    let mut stream = TcpStream::connect((endpoint.host(), endpoint.port()))?;
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(endpoint.host(), endpoint.port()))?
+        .next()
+        .ok_or_else(|| std::io::Error::other("the Runtime API address does not resolve"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, POST_TIMEOUT)?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(POST_TIMEOUT))?;
     stream.set_write_timeout(Some(POST_TIMEOUT))?;
@@ -510,7 +508,7 @@ mod tests {
         );
         assert!(text.contains("blocking its thread"));
         match dog.disarm(1) {
-            Disarmed::Reported { status: 202, at } => assert!(at >= soon),
+            Disarmed::Reported { status: 202 } => {}
             other => panic!("{other:?}"),
         }
         assert_eq!(dog.disarm(1), Disarmed::Clear, "reported once");

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lambda_runtime_types::testing::{
-    FakeRuntimeApi, MemoryExecutor, PostKind, block_on, exec_test,
+    FakeFault, FakeRuntimeApi, MemoryExecutor, PostKind, block_on, exec_test,
 };
 use lambda_runtime_types::{
     Config, Diagnostic, LambdaEvent, Runner, driver, lifecycle::ExitReason,
@@ -408,4 +408,90 @@ fn lanes_run_concurrently_and_each_report_once() {
     let mut want: Vec<_> = (0..12).map(|n| format!("r{n}")).collect();
     want.sort();
     assert_eq!(ids, want);
+}
+
+#[test]
+fn a_post_whose_connection_drops_is_sent_again_whole() {
+    let api = FakeRuntimeApi::new();
+    api.push("a", br#"{"action":"ok","n":7}"#.to_vec());
+    api.push("b", br#"{"action":"error"}"#.to_vec());
+    // Calls: 0 /next a, 1 /response a (dropped), 2 /response a, 3 /next b, 4 /error b (dropped),
+    // 5 /error b.
+    api.fault(1, FakeFault::Close);
+    api.fault(4, FakeFault::Close);
+    assert_eq!(drive(&api, 1), None);
+    let posts = api.posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(body(&posts[0]), json!({"n": 7, "id": "a"}));
+    assert_eq!(body(&posts[1])["errorMessage"], "saving");
+}
+
+#[test]
+fn an_event_cut_off_in_transit_is_reported_not_lost() {
+    let api = FakeRuntimeApi::new();
+    api.push("cut", br#"{"action":"ok","n":123456789}"#.to_vec());
+    api.push("next", br#"{"action":"ok"}"#.to_vec());
+    api.fault(0, FakeFault::CutBody);
+    assert_eq!(drive(&api, 1), None);
+    let posts = api.posts();
+    assert_eq!(posts[0].request_id.as_deref(), Some("cut"));
+    assert_eq!(
+        posts[0].error_type.as_deref(),
+        Some("Runtime.TruncatedEvent")
+    );
+    assert_eq!(posts[1].request_id.as_deref(), Some("next"));
+    assert_eq!(posts[1].kind, PostKind::Response);
+}
+
+/// An event type whose `Deserialize` panics on a magic value, and a return type whose
+/// `Serialize` panics: user code the runtime runs outside `run`.
+#[derive(Debug)]
+struct Touchy(u8);
+
+impl<'de> serde::Deserialize<'de> for Touchy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u8::deserialize(d)?;
+        assert_ne!(n, 13, "unlucky event");
+        Ok(Touchy(n))
+    }
+}
+
+impl serde::Serialize for Touchy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        assert_ne!(self.0, 7, "unlucky response");
+        s.serialize_u8(self.0)
+    }
+}
+
+struct TouchyRunner;
+impl<'a> Runner<'a, (), Touchy, Touchy> for TouchyRunner {
+    async fn setup(_: &'a str) -> anyhow::Result<()> {
+        Ok(())
+    }
+    async fn run(_: &'a (), event: LambdaEvent<'a, Touchy>) -> anyhow::Result<Touchy> {
+        Ok(event.event)
+    }
+}
+
+#[test]
+fn panics_in_user_serde_impls_are_reported_and_the_runtime_carries_on() {
+    let r = block_on(exec_test::<_, _, TouchyRunner, _>(
+        r#"{"region":"x","invocations":[13, 7, 1]}"#,
+    ))
+    .unwrap();
+    assert_eq!(r[0].as_ref().unwrap_err().error_type, "Function.Panic");
+    assert!(
+        r[0].as_ref()
+            .unwrap_err()
+            .error_message
+            .contains("unlucky event")
+    );
+    assert_eq!(r[1].as_ref().unwrap_err().error_type, "Function.Panic");
+    assert!(
+        r[1].as_ref()
+            .unwrap_err()
+            .error_message
+            .contains("unlucky response")
+    );
+    assert_eq!(r[2], Ok(json!(1)));
 }

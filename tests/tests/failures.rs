@@ -158,15 +158,23 @@ fn logs_carry_ids_not_payloads(bin: &str) {
         &emu,
         br#"{"probe":"big","bytes":7340032,"pin":"hunter2-big"}"#,
     );
+    // Output reaches the emulator through a pipe: wait until every error's line is there.
+    let ids: Vec<String> = calls(&emu, Endpoint::Error)
+        .into_iter()
+        .filter_map(|c| c.request_id)
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let named = |e: &Emulator| {
+        let logs = e.log_text();
+        ids.iter().all(|id| logs.contains(&format!("[{id}]")))
+    };
+    let all_named = emu.wait_until(Duration::from_secs(10), named);
     let logs = emu.log_text();
+    assert!(
+        all_named,
+        "not every error's log line names its request id:\n{logs}"
+    );
     assert!(!logs.contains("hunter2"), "a payload was logged:\n{logs}");
-    for c in calls(&emu, Endpoint::Error) {
-        let id = c.request_id.unwrap();
-        assert!(
-            logs.contains(&format!("[{id}]")),
-            "no log line names {id}:\n{logs}"
-        );
-    }
 }
 
 macro_rules! suite {

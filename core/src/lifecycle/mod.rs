@@ -134,17 +134,21 @@ pub enum InputKind {
     TransportFailed,
     /// [`Lifecycle::handle_timeout`] found the lane's timer due.
     TimerFired,
+    /// [`Lifecycle::handle_reported_elsewhere`]: something outside the executor (the watchdog)
+    /// already posted the lane's timeout error and got this answer.
+    ReportedElsewhere,
 }
 
 impl InputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 6] = [
+    pub const ALL: [InputKind; 7] = [
         Self::SetupDone,
         Self::SetupFailed,
         Self::Response,
         Self::HandlerDone,
         Self::TransportFailed,
         Self::TimerFired,
+        Self::ReportedElsewhere,
     ];
 }
 
@@ -176,141 +180,36 @@ use Phase as P;
 /// Every legal edge. A (phase, input) pair that appears in no row is illegal: the `handle_*`
 /// call returns [`Misuse::Illegal`] and changes nothing. [`InputKind::TimerFired`] is the one
 /// exception: [`Lifecycle::handle_timeout`] is global and spurious calls are no-ops.
+#[rustfmt::skip]
 pub const TRANSITIONS: &[Transition] = &[
-    t(
-        P::Init,
-        I::SetupDone,
-        P::Poll,
-        "setup returned Ok: fetch the first event",
-    ),
-    t(
-        P::Init,
-        I::SetupFailed,
-        P::Report,
-        "setup returned Err (lane 0): post /runtime/init/error",
-    ),
-    t(
-        P::Init,
-        I::SetupFailed,
-        P::Exit,
-        "setup returned Err (other lanes)",
-    ),
-    t(
-        P::Poll,
-        I::Response,
-        P::Run,
-        "/next 200 with a valid request id: run the handler",
-    ),
-    t(
-        P::Poll,
-        I::Response,
-        P::Report,
-        "/next 200 with an oversized event: post its error",
-    ),
-    t(
-        P::Poll,
-        I::Response,
-        P::Poll,
-        "/next 200 without a valid request id, or 4xx: fetch again",
-    ),
-    t(
-        P::Poll,
-        I::Response,
-        P::Exit,
-        "/next 5xx, or 4xx too many times in a row",
-    ),
-    t(
-        P::Poll,
-        I::TransportFailed,
-        P::Poll,
-        "connection failed: retry after a backoff",
-    ),
-    t(
-        P::Poll,
-        I::TransportFailed,
-        P::Exit,
-        "connection failed MAX_ATTEMPTS times in a row",
-    ),
+    t(P::Init, I::SetupDone, P::Poll, "setup returned Ok: fetch the first event"),
+    t(P::Init, I::SetupFailed, P::Report, "setup returned Err (lane 0): post /runtime/init/error"),
+    t(P::Init, I::SetupFailed, P::Exit, "setup returned Err (other lanes)"),
+    t(P::Poll, I::Response, P::Run, "/next 200 with a valid request id: run the handler"),
+    t(P::Poll, I::Response, P::Report, "/next 200 with an oversized or truncated event: post its error"),
+    t(P::Poll, I::Response, P::Poll, "/next 200 without a valid request id, or 4xx: fetch again"),
+    t(P::Poll, I::Response, P::Exit, "/next 5xx, or 4xx too many times in a row"),
+    t(P::Poll, I::TransportFailed, P::Poll, "connection failed: retry after a backoff"),
+    t(P::Poll, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
     t(P::Poll, I::TimerFired, P::Poll, "backoff over: fetch again"),
-    t(
-        P::Run,
-        I::HandlerDone,
-        P::Report,
-        "handler finished: post its response or error",
-    ),
-    t(
-        P::Run,
-        I::TimerFired,
-        P::Timeout,
-        "deadline minus margin passed: post the timeout error",
-    ),
-    t(
-        P::Report,
-        I::Response,
-        P::Poll,
-        "2xx accepted; 400/403/410/other 4xx logged",
-    ),
-    t(
-        P::Report,
-        I::Response,
-        P::Report,
-        "413 on /response: post a too-large error instead",
-    ),
-    t(
-        P::Report,
-        I::Response,
-        P::Exit,
-        "5xx, or any answer to /runtime/init/error",
-    ),
-    t(
-        P::Report,
-        I::TransportFailed,
-        P::Report,
-        "connection failed: post again after a backoff",
-    ),
-    t(
-        P::Report,
-        I::TransportFailed,
-        P::Exit,
-        "connection failed MAX_ATTEMPTS times in a row",
-    ),
-    t(
-        P::Report,
-        I::TimerFired,
-        P::Report,
-        "backoff over: post again",
-    ),
-    t(
-        P::Timeout,
-        I::Response,
-        P::Poll,
-        "the timeout error was answered 2xx/4xx",
-    ),
+    t(P::Run, I::HandlerDone, P::Report, "handler finished: post its response or error"),
+    t(P::Run, I::TimerFired, P::Timeout, "deadline minus margin passed: post the timeout error"),
+    t(P::Run, I::ReportedElsewhere, P::Poll, "the watchdog reported the blocked handler: 2xx/4xx"),
+    t(P::Run, I::ReportedElsewhere, P::Exit, "the watchdog's report was answered 5xx"),
+    t(P::Report, I::Response, P::Poll, "2xx accepted; 400/403/410/other 4xx logged"),
+    t(P::Report, I::Response, P::Report, "413 on /response: post a too-large error instead"),
+    t(P::Report, I::Response, P::Exit, "5xx, or any answer to /runtime/init/error"),
+    t(P::Report, I::TransportFailed, P::Report, "connection failed: post again after a backoff"),
+    t(P::Report, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
+    t(P::Report, I::TimerFired, P::Report, "backoff over: post again"),
+    t(P::Timeout, I::Response, P::Poll, "the timeout error was answered 2xx/4xx"),
     t(P::Timeout, I::Response, P::Exit, "5xx"),
-    t(
-        P::Timeout,
-        I::HandlerDone,
-        P::Timeout,
-        "a late handler result: dropped, never posted",
-    ),
-    t(
-        P::Timeout,
-        I::TransportFailed,
-        P::Timeout,
-        "connection failed: post again after a backoff",
-    ),
-    t(
-        P::Timeout,
-        I::TransportFailed,
-        P::Exit,
-        "connection failed MAX_ATTEMPTS times in a row",
-    ),
-    t(
-        P::Timeout,
-        I::TimerFired,
-        P::Timeout,
-        "backoff over: post again",
-    ),
+    t(P::Timeout, I::HandlerDone, P::Timeout, "a late handler result: dropped, never posted"),
+    t(P::Timeout, I::TransportFailed, P::Timeout, "connection failed: post again after a backoff"),
+    t(P::Timeout, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
+    t(P::Timeout, I::TimerFired, P::Timeout, "backoff over: post again"),
+    t(P::Timeout, I::ReportedElsewhere, P::Poll, "the watchdog posted this timeout first: 2xx/4xx"),
+    t(P::Timeout, I::ReportedElsewhere, P::Exit, "the watchdog's report was answered 5xx"),
 ];
 
 /// Whether `TRANSITIONS` has a row for (`from`, `input`).
@@ -408,6 +307,9 @@ pub enum ErrorCause {
         /// The response's size in bytes.
         len: usize,
     },
+    /// The `/next` response's head arrived but its body did not (the connection broke or the
+    /// body was malformed); the handler was not called.
+    EventTruncated,
     /// The event is larger than [`MAX_PAYLOAD_BYTES`]; the handler was not called.
     EventTooLarge {
         /// The event's size in bytes, as far as it was read.
@@ -609,6 +511,31 @@ impl<const LANES: usize> Lifecycle<LANES> {
         body_len: u64,
     ) -> Result<(), Misuse> {
         self.state.response(now, lane, head.status, head, body_len)
+    }
+
+    /// The head of the response to `lane`'s request in flight arrived, but its body did not
+    /// (the connection broke, or the body was malformed). For a `/next` that delivered a valid
+    /// request id the invocation is reported as [`ErrorCause::EventTruncated`] — it must not be
+    /// lost; otherwise this is a transport failure.
+    pub fn handle_truncated_response(
+        &mut self,
+        now: EpochMillis,
+        lane: usize,
+        head: &ResponseHead<'_>,
+    ) -> Result<(), Misuse> {
+        self.state.truncated(now, lane, head)
+    }
+
+    /// Something outside the executor (the `std` watchdog) already posted the timeout error of
+    /// the handler running on `lane` and the Runtime API answered `status`: the lane does not
+    /// post it again.
+    pub fn handle_reported_elsewhere(
+        &mut self,
+        now: EpochMillis,
+        lane: usize,
+        status: u16,
+    ) -> Result<(), Misuse> {
+        self.state.reported_elsewhere(now, lane, status)
     }
 
     /// `lane`'s request in flight failed: the connection could not be opened, was closed, or

@@ -863,6 +863,7 @@ fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
             h.m.handle_timeout(now);
             Ok(())
         }
+        InputKind::ReportedElsewhere => h.m.handle_reported_elsewhere(now, 0, 202),
     }
 }
 
@@ -889,7 +890,7 @@ fn every_pair_outside_the_table_is_misuse_and_changes_nothing() {
             );
         }
     }
-    assert_eq!(illegal, 20, "pairs outside the table");
+    assert_eq!(illegal, 24, "pairs outside the table");
 }
 
 #[test]
@@ -949,4 +950,77 @@ fn run_handler_says_when_the_timeout_will_be_reported() {
         Action::RunHandler { timeout_at, .. } => assert_eq!(timeout_at, None),
         other => panic!("{other:?}"),
     }
+}
+
+// --- reports made outside the executor, truncated events ----------------------------------
+
+#[test]
+fn a_report_by_the_watchdog_ends_the_invocation_without_a_second_post() {
+    // The handler blocks: the watchdog posts, the handler returns later.
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.m.handle_reported_elsewhere(h.now, 0, 202).unwrap();
+    h.record();
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert!(
+        h.done(0, "r1", ok(1)).is_err(),
+        "the late result has nowhere to go"
+    );
+    assert_eq!(
+        h.transcript,
+        [Phase::Init, Phase::Poll, Phase::Run, Phase::Poll]
+    );
+
+    // The machine's own timer fired too, but the watchdog claimed the report first.
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.advance_to(h.now.as_millis() + 3_000);
+    assert!(matches!(
+        h.drain()[0],
+        Act::PostError(0, _, ErrorCause::Timeout { .. })
+    ));
+    h.m.handle_reported_elsewhere(h.now, 0, 202).unwrap();
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+
+    // A 5xx answer to the watchdog's post stops the runtime like any other.
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.m.handle_reported_elsewhere(h.now, 0, 500).unwrap();
+    assert_eq!(
+        h.drain(),
+        [Act::Exit(ExitReason::ServerError { status: 500 })]
+    );
+}
+
+#[test]
+fn a_truncated_event_is_reported_not_lost() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1");
+    h.m.handle_truncated_response(h.now, 0, &head).unwrap();
+    h.record();
+    assert_eq!(
+        h.drain(),
+        [
+            Act::PostError(0, "r1".into(), ErrorCause::EventTruncated),
+            Act::Wait(None)
+        ]
+    );
+    assert_eq!(h.transcript, [Phase::Init, Phase::Poll, Phase::Report]);
+}
+
+#[test]
+fn a_truncated_answer_without_an_invocation_counts_by_its_status() {
+    // /next 200 without an id: fetch again.
+    let mut h = Harness::<1>::started(Options::new());
+    h.m.handle_truncated_response(h.now, 0, &ResponseHead::new(200))
+        .unwrap();
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    // A post answered 202 with a cut body: accepted.
+    let mut h = Harness::<1>::started(Options::new());
+    run_one(&mut h, "r1");
+    h.done(0, "r1", ok(1)).unwrap();
+    h.drain();
+    h.m.handle_truncated_response(h.now, 0, &ResponseHead::new(202))
+        .unwrap();
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
 }

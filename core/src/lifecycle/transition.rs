@@ -359,6 +359,62 @@ impl<const LANES: usize> State<LANES> {
         );
     }
 
+    pub(super) fn truncated(
+        &mut self,
+        now: EpochMillis,
+        lane: usize,
+        head: &ResponseHead<'_>,
+    ) -> Result<(), Misuse> {
+        const INPUT: InputKind = InputKind::Response;
+        let is_next = matches!(
+            self.lanes.get(lane).map(|l| &l.state),
+            Some(LaneState::Poll { .. })
+        );
+        let inv = (is_next && head.status == 200)
+            .then(|| Invocation::from_head(head).ok())
+            .flatten();
+        let Some(inv) = inv else {
+            // The status line is what matters for every other answer.
+            return self.response(now, lane, head.status, head, 0);
+        };
+        self.check_in_flight(lane, INPUT)?;
+        self.clock(now);
+        self.lanes[lane].failures = 0;
+        log::warn!("[{}] the event's body was cut off", inv.request_id);
+        let post = Post::Error(ErrorCause::EventTruncated);
+        self.set(
+            lane,
+            INPUT,
+            LaneState::Report {
+                inv,
+                post,
+                io: Io::Due,
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) fn reported_elsewhere(
+        &mut self,
+        now: EpochMillis,
+        lane: usize,
+        status: u16,
+    ) -> Result<(), Misuse> {
+        const INPUT: InputKind = InputKind::ReportedElsewhere;
+        self.check(lane, INPUT)?;
+        self.clock(now);
+        if status >= 500 {
+            self.exit(lane, INPUT, ExitReason::ServerError { status });
+            return Ok(());
+        }
+        if !(200..300).contains(&status) {
+            log::warn!("the watchdog's report was refused with {status}; not retried");
+        }
+        self.lanes[lane].failures = 0;
+        self.set(lane, INPUT, LaneState::Poll { io: Io::Due });
+        Ok(())
+    }
+
     pub(super) fn transport_failed(&mut self, now: EpochMillis, lane: usize) -> Result<(), Misuse> {
         const INPUT: InputKind = InputKind::TransportFailed;
         self.check_in_flight(lane, INPUT)?;
