@@ -24,6 +24,8 @@
 //!  Report ──▶ Exit         │     Response 2xx/4xx  ▼
 //!  (init error)            └────────────────── Timeout (a late HandlerDone is dropped)
 //!
+//!   Run, Timeout ── ReportedElsewhere (the watchdog posted the timeout) ──▶ Poll
+//!   Poll ── Response 200 with a cut-off or oversized event ──▶ Report (its error)
 //!   any phase with a request in flight ── Response 5xx / too many TransportFailed ──▶ Exit
 //! ```
 
