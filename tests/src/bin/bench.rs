@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p lambda-emulator --bin bench             # full run (a few minutes)
 //! cargo run --release -p lambda-emulator --bin bench -- --quick  # CI-sized
+//! cargo run --release -p lambda-emulator --bin bench -- --callgrind  # instructions per invocation
 //! ```
 //!
 //! It builds the functions first (`cargo build --release` of the examples' echo bins, and of the
@@ -19,7 +20,26 @@
 //! By default (`--pin split`, two or more CPUs) the function runs on CPU 0 and the generator on
 //! CPU 1. Every request/response then costs a cross-CPU wake-up, which on a small VM dominates
 //! small-event figures; `--pin same` puts both on CPU 0 (direct hand-offs, and the generator's
-//! CPU per invocation, reported, is then part of each round trip).
+//! CPU per invocation, reported, is then part of each round trip). `split` is the default because
+//! it is the closer model of Lambda: the function has its vCPU to itself and the Runtime API server
+//! is another process, woken on another CPU; `same` is the model of a function throttled to one
+//! vCPU's worth of time.
+//!
+//! `--callgrind` measures instead of times: each function runs under valgrind's callgrind
+//! (built unstripped with line tables into `target/bench-callgrind`, same optimisation) for a
+//! fixed number of invocations, three times (N₁ small events; N₂ small events; N₁ small then L
+//! 256 KiB events), and the differences give the user-space instructions per invocation with
+//! start-up and exit cancelled out. Counts do not depend on machine load; they leave out the
+//! kernel (syscalls, wake-ups), so read them next to the timed run. The profiles stay in
+//! `target/bench-callgrind/*.out` for `callgrind_annotate`.
+//!
+//! TCP connections: the official runtime's hyper-util client returns a connection to its pool
+//! from a spawned task, after the response; `lambda_runtime` asks for the next connection at
+//! once, finds the pool empty, and races a new `connect` against the checkout; with its pool
+//! capped at one idle connection (`pool_max_idle_per_host(concurrency)`) the spare is closed
+//! again. With the function on one CPU that happens nearly every invocation, against any server
+//! (the repo's hyper-based emulator too), so the connection count it shows is its own behaviour,
+//! not the generator's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,6 +82,15 @@ struct Cli {
     /// Only the functions whose name contains one of these (repeatable).
     #[arg(long = "only")]
     only: Vec<String>,
+    /// Count instructions per invocation under valgrind's callgrind instead of timing.
+    #[arg(long)]
+    callgrind: bool,
+    /// With --callgrind: the extra 64 B invocations of the longer run (N₂ − N₁).
+    #[arg(long, default_value_t = 2000)]
+    callgrind_invocations: u64,
+    /// With --callgrind: the 256 KiB invocations of the third run.
+    #[arg(long, default_value_t = 20)]
+    callgrind_large: u64,
 }
 
 /// The event sizes, in the order each run goes through them.
@@ -71,6 +100,8 @@ const SIZES: [(&str, usize); 3] = [("64 B", 64), ("256 KiB", 256 << 10), ("5 MiB
 #[derive(Debug, Clone)]
 struct Function {
     name: &'static str,
+    /// For file names.
+    slug: &'static str,
     program: PathBuf,
     args: Vec<&'static str>,
 }
@@ -92,8 +123,13 @@ fn run(cli: &Cli) -> io::Result<bool> {
         .parent()
         .expect("workspace root")
         .to_owned();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    // --callgrind profiles its own unstripped builds (line tables, same optimisation).
+    let target_dir: Option<PathBuf> = if cli.callgrind {
+        Some(root.join("target/bench-callgrind"))
+    } else {
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+    };
+    let target = target_dir.clone().unwrap_or_else(|| root.join("target"));
     let official_dir = root.join("tests/bench-official");
     let floor_dir = root.join("tests/bench-floor");
     let mut build_secs = BTreeMap::new();
@@ -129,10 +165,16 @@ fn run(cli: &Cli) -> io::Result<bool> {
         for (what, args, dir) in builds {
             eprintln!("bench: cargo {}", args.join(" "));
             let started = Instant::now();
-            let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-                .args(&args)
-                .current_dir(dir)
-                .status()?;
+            let mut cargo =
+                Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+            cargo.args(&args).current_dir(dir);
+            if cli.callgrind {
+                cargo
+                    .env("CARGO_TARGET_DIR", &target)
+                    .env("CARGO_PROFILE_RELEASE_STRIP", "none")
+                    .env("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only");
+            }
+            let status = cargo.status()?;
             if !status.success() {
                 return Err(io::Error::other(format!(
                     "building {what} failed: {status}"
@@ -143,8 +185,9 @@ fn run(cli: &Cli) -> io::Result<bool> {
     }
     // The two own workspaces build into their own target dirs unless CARGO_TARGET_DIR is set.
     let own_release = |dir: &Path| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| dir.join("target"), PathBuf::from)
+        target_dir
+            .clone()
+            .unwrap_or_else(|| dir.join("target"))
             .join("release")
     };
     let floor_bin = own_release(&floor_dir).join("floor-echo");
@@ -152,31 +195,37 @@ fn run(cli: &Cli) -> io::Result<bool> {
     let all = vec![
         Function {
             name: "floor",
+            slug: "floor",
             program: floor_bin.clone(),
             args: vec![],
         },
         Function {
             name: "floor+JSON",
+            slug: "floor-json",
             program: floor_bin,
             args: vec!["--json"],
         },
         Function {
             name: "official (lambda_runtime)",
+            slug: "official",
             program: own_release(&official_dir).join("echo-official"),
             args: vec![],
         },
         Function {
             name: "echo-tokio",
+            slug: "echo-tokio",
             program: release.join("echo-tokio"),
             args: vec![],
         },
         Function {
             name: "echo-smol",
+            slug: "echo-smol",
             program: release.join("echo-smol"),
             args: vec![],
         },
         Function {
             name: "custom-executor",
+            slug: "custom-executor",
             program: release.join("custom-executor"),
             args: vec![],
         },
@@ -198,6 +247,9 @@ fn run(cli: &Cli) -> io::Result<bool> {
     let rounds = cli.rounds.unwrap_or(if cli.quick { 2 } else { 5 });
     let seconds = cli.seconds.unwrap_or(if cli.quick { 0.3 } else { 2.0 });
     let events = Arc::new(Events::new());
+    if cli.callgrind {
+        return run_callgrind(cli, &functions, &events, pinned, &target);
+    }
     let plan: Vec<Phase> = SIZES
         .iter()
         .enumerate()
@@ -218,11 +270,11 @@ fn run(cli: &Cli) -> io::Result<bool> {
             let i = (k + round) % functions.len();
             let f = &functions[i];
             eprintln!("bench: round {}/{rounds}: {}", round + 1, f.name);
-            let result = run_function(f, &plan, &events, pinned)?;
+            let result = run_function(f, &plan, &events, pinned, None)?;
             colds[i].push(result.cold_start_ms);
             results[i].push(result);
             for _ in 0..cli.cold_samples {
-                colds[i].push(run_function(f, &[], &events, pinned)?.cold_start_ms);
+                colds[i].push(run_function(f, &[], &events, pinned, None)?.cold_start_ms);
             }
         }
     }
@@ -394,15 +446,28 @@ struct RunState {
 }
 
 /// Spawns `f` against a fresh generator, runs `plan` (empty: stop at the first `/next`).
+/// With `callgrind_out`, under callgrind writing that file; the function then gets SIGTERM
+/// at the end (callgrind writes its profile then) instead of SIGKILL.
 fn run_function(
     f: &Function,
     plan: &[Phase],
     events: &Arc<Events>,
     pinned: Pin,
+    callgrind_out: Option<&Path>,
 ) -> io::Result<RunResult> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    let mut command = Command::new(&f.program);
+    let mut command = match callgrind_out {
+        Some(out) => {
+            let mut c = Command::new("valgrind");
+            c.arg("--tool=callgrind")
+                .arg("-q")
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(&f.program);
+            c
+        }
+        None => Command::new(&f.program),
+    };
     command
         .args(&f.args)
         .env_clear()
@@ -442,9 +507,13 @@ fn run_function(
     let mut child = child?;
     *run.child_pid.lock().expect("lock") = Some(child.id());
 
-    let budget = Duration::from_secs(60) + plan.iter().map(|p| p.duration * 10).sum::<Duration>();
+    let budget = Duration::from_secs(if callgrind_out.is_some() { 900 } else { 60 })
+        + plan.iter().map(|p| p.duration * 10).sum::<Duration>();
     let outcome = wait_done(&run, &mut child, budget);
     let rss_peak = vm_hwm(child.id());
+    if callgrind_out.is_some() {
+        terminate(&mut child, Duration::from_secs(120));
+    }
     let _ = child.kill();
     let _ = child.wait();
     run.stop.store(true, Ordering::SeqCst);
@@ -464,6 +533,139 @@ fn run_function(
         result.lost += 1;
     }
     Ok(result)
+}
+
+/// Sends SIGTERM and waits up to `grace` for `child` to exit.
+fn terminate(child: &mut Child, grace: Duration) {
+    let Ok(pid) = i32::try_from(child.id()) else {
+        return;
+    };
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `--callgrind`: instructions per invocation, by differences of fixed-length runs.
+fn run_callgrind(
+    cli: &Cli,
+    functions: &[Function],
+    events: &Arc<Events>,
+    pinned: Pin,
+    dir: &Path,
+) -> io::Result<bool> {
+    std::fs::create_dir_all(dir)?;
+    let n1 = (cli.callgrind_invocations / 4).max(50);
+    let n2 = n1 + cli.callgrind_invocations.max(1);
+    let large = cli.callgrind_large;
+    let phase = |size, n| Phase {
+        size,
+        warmup: 0,
+        min_timed: n,
+        duration: Duration::ZERO,
+    };
+    let mut clean = true;
+    // Per function: (Ir of N₁ small, Ir of N₂ small, Ir of N₁ small + L large).
+    let mut totals = Vec::new();
+    for f in functions {
+        let mut ir = |tag: &str, plan: &[Phase]| -> io::Result<Option<u64>> {
+            let out = dir.join(format!("{}-{tag}.out", f.slug));
+            let _ = std::fs::remove_file(&out);
+            eprintln!("bench: callgrind: {} ({tag})", f.name);
+            let r = run_function(f, plan, events, pinned, Some(&out))?;
+            let expected: u64 = plan.iter().map(|p| p.min_timed).sum();
+            if r.lost + r.duplicated + r.wrong > 0 || r.invocations != expected {
+                eprintln!(
+                    "bench: {} ({tag}): {} invocations of {expected}, {} lost, {} duplicated, {} wrong",
+                    f.name, r.invocations, r.lost, r.duplicated, r.wrong
+                );
+                clean = false;
+            }
+            Ok(callgrind_total(&out))
+        };
+        let a = ir("short", &[phase(0, n1)])?;
+        let b = ir("long", &[phase(0, n2)])?;
+        let c = if large > 0 {
+            ir("large", &[phase(0, n1), phase(1, large)])?
+        } else {
+            None
+        };
+        totals.push((a, b, c));
+    }
+    let small = |i: usize| -> Option<f64> {
+        let (a, b, _) = totals[i];
+        Some((b? as f64 - a? as f64) / (n2 - n1) as f64)
+    };
+    let big = |i: usize| -> Option<f64> {
+        let (a, _, c) = totals[i];
+        (large > 0).then_some(())?;
+        Some((c? as f64 - a? as f64) / large as f64)
+    };
+    let find = |name: &str| functions.iter().position(|f| f.name.starts_with(name));
+    let (floor, floor_json, official) = (find("floor"), find("floor+JSON"), find("official"));
+    let ratio = |x: Option<f64>, base: Option<f64>| match (x, base) {
+        (Some(x), Some(b)) if b > 0.0 => format!("{:.2}×", x / b),
+        _ => "–".into(),
+    };
+    let count = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.0}"));
+    let mut o = String::new();
+    let _ = writeln!(o, "\n## Instructions per invocation (callgrind, issue 7)\n");
+    let _ = writeln!(
+        o,
+        "User-space instructions (valgrind callgrind `Ir`; the kernel is not counted): \
+         (run of {n2} − run of {n1}) / {} for 64 B events, (run of {n1} + {large} × 256 KiB − run of {n1}) / {large} \
+         for 256 KiB events. Start-up + exit = run of {n1} − {n1} × per-invocation. Profiles: `{}`.",
+        n2 - n1,
+        dir.display()
+    );
+    let _ = writeln!(
+        o,
+        "\n| function | Ir / 64 B invocation | × floor | × official | Ir / 256 KiB invocation | × floor+JSON | Ir start-up + exit |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+    for (i, f) in functions.iter().enumerate() {
+        let start = totals[i]
+            .0
+            .zip(small(i))
+            .map(|(a, s)| a as f64 - s * n1 as f64);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            f.name,
+            count(small(i)),
+            ratio(small(i), floor.and_then(small)),
+            ratio(small(i), official.and_then(small)),
+            count(big(i)),
+            ratio(big(i), floor_json.and_then(big)),
+            count(start),
+        );
+    }
+    if !clean {
+        let _ = writeln!(
+            o,
+            "\n**Lost, duplicated or wrong responses: the run is not valid.**"
+        );
+    }
+    print!("{o}");
+    Ok(clean)
+}
+
+/// The `totals:` (or `summary:`) instruction count of a callgrind profile.
+fn callgrind_total(out: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(out).ok()?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Waits until the generator has run the plan, the child exits, or the budget is spent.
