@@ -128,11 +128,9 @@ where
                     let id = invocation.request_id.clone();
                     let s = &mut slots[lane];
                     let io = s.io.get_or_insert_with(LaneIo::default);
-                    let ctx = match wire::parse_head(&io.buf) {
-                        Ok(Some((head, _))) => {
-                            Context::from_invocation(invocation, &head, config.clone())
-                        }
-                        _ => Context::new(id.as_str(), config.clone()),
+                    let ctx = match io.response_head() {
+                        Some(head) => Context::from_invocation(invocation, &head, config.clone()),
+                        None => Context::new(id.as_str(), config.clone()),
                     };
                     // A user `Deserialize` impl may panic on what the network sent.
                     let event = catch(|| crate::event::from_slice::<Event>(&io.body));
@@ -142,7 +140,8 @@ where
                                 dog.arm(lane, invocation, timeout_at);
                             }
                             let event = LambdaEvent::new(event, region, ctx);
-                            s.task = Some(handle::<R, _, _, _, _>(shared, event, id));
+                            let out = core::mem::take(&mut s.spare);
+                            s.task = Some(handle::<R, _, _, _, _>(shared, event, id, out));
                         }
                         (event, _) => {
                             let d = match event {
@@ -244,20 +243,23 @@ where
         cursor = (lane + 1) % lanes;
         let s = &mut slots[lane];
         let result = match done {
-            Done::Exchanged(io, _, Ok(body_len)) => {
+            Done::Exchanged(io, outgoing, Ok(body_len)) => {
+                if let Outgoing::Response(_, _, bytes) = outgoing {
+                    s.spare = bytes;
+                }
                 let io = s.io.insert(io);
-                match wire::parse_head(&io.buf) {
-                    Ok(Some((head, _))) => machine.handle_response(now, lane, &head, body_len),
-                    _ => machine.handle_transport_error(now, lane),
+                match io.response_head() {
+                    Some(head) => machine.handle_response(now, lane, &head, body_len),
+                    None => machine.handle_transport_error(now, lane),
                 }
             }
             Done::Exchanged(io, _, Err(ExchangeError::Truncated(e))) => {
                 // The head arrived: an invocation it delivered must still be reported.
                 log::warn!("Runtime API response cut off: {e}");
                 let io = s.io.insert(io);
-                match wire::parse_head(&io.buf) {
-                    Ok(Some((head, _))) => machine.handle_truncated_response(now, lane, &head),
-                    _ => machine.handle_transport_error(now, lane),
+                match io.response_head() {
+                    Some(head) => machine.handle_truncated_response(now, lane, &head),
+                    None => machine.handle_transport_error(now, lane),
                 }
             }
             Done::Exchanged(io, outgoing, Err(e)) => {
@@ -349,12 +351,24 @@ where
 /// A lane's connection and reusable buffers.
 struct LaneIo<C> {
     conn: Option<C>,
-    /// The last response's head.
+    /// The read buffer; it keeps its length (never zero-filled again) and starts with the last
+    /// response's head, `head_len` bytes.
     buf: Vec<u8>,
+    head_len: usize,
     /// The last `/next` event payload.
     body: Vec<u8>,
     /// Scratch space for request heads.
     head: Vec<u8>,
+}
+
+impl<C> LaneIo<C> {
+    /// The last response's head (none if the last exchange failed before one arrived).
+    fn response_head(&self) -> Option<wire::ResponseHead<'_>> {
+        match wire::parse_head(&self.buf[..self.head_len]) {
+            Ok(Some((head, _))) => Some(head),
+            _ => None,
+        }
+    }
 }
 
 impl<C> Default for LaneIo<C> {
@@ -362,6 +376,7 @@ impl<C> Default for LaneIo<C> {
         Self {
             conn: None,
             buf: Vec::new(),
+            head_len: 0,
             body: Vec::new(),
             head: Vec::new(),
         }
@@ -384,6 +399,8 @@ struct Slot<'a, C> {
     io: Option<LaneIo<C>>,
     task: Option<Task<'a, C>>,
     body: Body,
+    /// The last posted response's buffer, reused for the next one.
+    spare: Vec<u8>,
 }
 
 impl<C> Default for Slot<'_, C> {
@@ -392,6 +409,7 @@ impl<C> Default for Slot<'_, C> {
             io: Some(LaneIo::default()),
             task: None,
             body: Body::None,
+            spare: Vec::new(),
         }
     }
 }
@@ -507,9 +525,11 @@ async fn send_and_receive<E: Executor>(
     let LaneIo {
         conn,
         buf,
+        head_len: last_head,
         body: event,
         head,
     } = io;
+    *last_head = 0;
     head.clear();
     head.resize(request.encoded_len(endpoint), 0);
     let n = request.encode(endpoint, head).map_err(io_error)?;
@@ -529,10 +549,13 @@ async fn send_and_receive<E: Executor>(
     }
 
     // The response head; interim 1xx heads are skipped.
-    buf.clear();
     let mut filled = 0;
     let (head_len, framing, keep_alive) = loop {
-        match wire::parse_head(&buf[..filled]) {
+        let parsed = match filled {
+            0 => Ok(None),
+            _ => wire::parse_head(&buf[..filled]),
+        };
+        match parsed {
             Ok(Some((h, len))) if h.status < 200 => {
                 buf.copy_within(len..filled, 0);
                 filled -= len;
@@ -554,8 +577,8 @@ async fn send_and_receive<E: Executor>(
 
     // The body: the event for `/next`, discarded otherwise.
     let collect = matches!(outgoing, Outgoing::Next);
+    *last_head = head_len;
     let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
-    buf.truncate(head_len);
     match read {
         Ok((body_len, reusable)) => {
             if !(reusable && keep_alive) {
@@ -582,18 +605,19 @@ async fn read_body<C: Connection>(
     framing: Framing,
     collect: bool,
 ) -> Result<(u64, bool), ExchangeError> {
-    event.clear();
     let cap = MAX_PAYLOAD_BYTES + 1;
     let read_past = filled - head_len;
     match framing {
         Framing::Length(len) if collect && len > cap as u64 => {
             // Not read: the lifecycle reports the event as too large; the connection is spent.
+            event.clear();
             Ok((len, false))
         }
         Framing::Length(len) if collect => {
-            // Read straight into the event buffer.
+            // Read straight into the event buffer (only newly grown space is zero-filled).
             let len_usize = len as usize;
             let already = read_past.min(len_usize);
+            event.truncate(len_usize);
             event.resize(len_usize, 0);
             event[..already].copy_from_slice(&buf[head_len..head_len + already]);
             let mut got = already;
@@ -607,6 +631,7 @@ async fn read_body<C: Connection>(
             Ok((len, read_past <= len_usize))
         }
         _ => {
+            event.clear();
             let mut decoder = BodyDecoder::new(framing);
             let mut start = head_len;
             let mut total: u64 = 0;
@@ -652,6 +677,7 @@ fn handle<'a, R, Shared, Event, Return, C: 'a>(
     shared: &'a Shared,
     event: LambdaEvent<'a, Event>,
     id: RequestId,
+    mut out: Vec<u8>,
 ) -> Task<'a, C>
 where
     R: Runner<'a, Shared, Event, Return> + 'a,
@@ -661,7 +687,11 @@ where
     Box::pin(async move {
         let result = match catch_unwind(R::run(shared, event)).await {
             // A user `Serialize` impl may panic too.
-            Ok(Ok(value)) => catch(|| serde_json::to_vec(&value)).and_then(|r| {
+            Ok(Ok(value)) => catch(|| {
+                out.clear();
+                serde_json::to_writer(&mut out, &value).map(|()| out)
+            })
+            .and_then(|r| {
                 r.map_err(|e| {
                     Diagnostic::new(
                         ErrorType::SERIALIZATION_ERROR,
