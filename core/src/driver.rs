@@ -687,23 +687,35 @@ where
     Box::pin(async move {
         let result = match catch_unwind(R::run(shared, event)).await {
             // A user `Serialize` impl may panic too.
-            Ok(Ok(value)) => catch(|| {
-                out.clear();
-                serde_json::to_writer(&mut out, &value).map(|()| out)
-            })
-            .and_then(|r| {
-                r.map_err(|e| {
-                    Diagnostic::new(
-                        ErrorType::SERIALIZATION_ERROR,
-                        format!("the handler's return value could not be serialised: {e}"),
-                    )
+            Ok(Ok(value)) => {
+                catch(|| serialize_into(&mut out, &value).map(|()| out)).and_then(|r| {
+                    r.map_err(|e| {
+                        Diagnostic::new(
+                            ErrorType::SERIALIZATION_ERROR,
+                            format!("the handler's return value could not be serialised: {e}"),
+                        )
+                    })
                 })
-            }),
+            }
             Ok(Err(e)) => Err(Diagnostic::from_error(&e, ErrorType::HANDLER_ERROR)),
             Err(panic) => Err(panic),
         };
         Done::Handled(id, result)
     })
+}
+
+/// Serialises `value` into `out`, reusing its allocation where serde_json can (with `std`).
+fn serialize_into<T: Serialize>(out: &mut Vec<u8>, value: &T) -> serde_json::Result<()> {
+    #[cfg(feature = "std")]
+    {
+        out.clear();
+        serde_json::to_writer(out, value)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        *out = serde_json::to_vec(value)?;
+        Ok(())
+    }
 }
 
 /// Runs `f`, turning a panic into a [`Diagnostic`] (with `std`; without it, panics are not
