@@ -9,10 +9,47 @@ use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, Visitor};
 /// JSON value: a handler declared with `Event = ()` does not care what the event is (the seed
 /// crate's examples rely on this).
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    if !is_unit::<T>() {
+        // Every other type takes serde_json's own path, exactly as `serde_json::from_slice`.
+        return serde_json::from_slice(bytes);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = T::deserialize(UnitAcceptsAnything(&mut de))?;
     de.end()?;
     Ok(value)
+}
+
+/// Whether `T` is a unit type: it deserialises from a deserializer that offers only `()`.
+fn is_unit<T: DeserializeOwned>() -> bool {
+    T::deserialize(OnlyUnit).is_ok()
+}
+
+/// A deserializer that holds `()` and refuses to be anything else.
+struct OnlyUnit;
+
+impl<'de> Deserializer<'de> for OnlyUnit {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("not a unit type"))
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
 }
 
 struct UnitAcceptsAnything<D>(D);
@@ -93,6 +130,16 @@ mod tests {
         from_slice::<()>(b"null").unwrap();
         from_slice::<()>(b"[1,2,{}]").unwrap();
         assert_eq!(from_slice::<Unit>(b"{\"a\":1}").unwrap(), Unit);
+    }
+
+    #[test]
+    fn only_unit_types_take_the_lenient_path() {
+        assert!(is_unit::<()>());
+        assert!(is_unit::<Unit>());
+        assert!(!is_unit::<serde_json::Value>());
+        assert!(!is_unit::<Option<()>>());
+        assert!(!is_unit::<BTreeMap<String, u32>>());
+        assert!(!is_unit::<serde::de::IgnoredAny>());
     }
 
     #[test]
