@@ -566,8 +566,13 @@ fn with_concurrency_a_timeout_does_not_reset_and_a_late_answer_gets_410() {
     .unwrap();
     let late = emu.invoke(br#"{"sleep":4}"#).unwrap();
     assert_eq!(late.outcome, Outcome::TimedOut);
-    // The function finishes the sleep and answers; too late.
-    assert!(emu.wait_until(WAIT, |e| !posts(e, Endpoint::Response).is_empty()));
+    // The function finishes the sleep and answers; too late. (Calls are recorded on arrival:
+    // wait for the answer too.)
+    assert!(emu.wait_until(WAIT, |e| {
+        posts(e, Endpoint::Response)
+            .first()
+            .is_some_and(|c| c.status.is_some())
+    }));
     let answer = &posts(&emu, Endpoint::Response)[0];
     assert_eq!(answer.request_id.as_deref(), Some(late.request_id.as_str()));
     assert_eq!(answer.status, Some(410));
