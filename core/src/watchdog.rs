@@ -3,7 +3,7 @@
 //! A handler that blocks its thread (a CPU loop, `std::thread::sleep`, a blocking call) also
 //! blocks the executor, so the driver's own timer cannot fire; when the process runs out of
 //! memory or is shut down, no executor gets a chance to say so either. The [`Watchdog`] is a
-//! plain OS thread (plus one waiting for SIGTERM) that carries out what the lifecycle decided
+//! plain OS thread that carries out what the lifecycle decided
 //! beforehand:
 //!
 //! - **Timeouts.** When the driver starts a handler it arms the watchdog with the instant at
@@ -22,10 +22,11 @@
 //! - **Shutdown.** On SIGTERM it posts `Runtime.Shutdown` for every running invocation, runs the
 //!   hook registered with [`on_shutdown`] for at most [`Config::shutdown_timeout_ms`], and exits 0.
 //!
-//! The threads start with the first invocation (not at init, so they add nothing to the cold
-//! start). Arming and disarming take an uncontended lock and never wake the thread while
-//! invocations keep coming; the thread ticks every [`TICK_MS`] ms while invocations run and
-//! sleeps when none has run for a second.
+//! The thread and the SIGTERM handler (which only sets a flag the thread looks at) start with the
+//! first invocation, not at init, so they add nothing to the cold start. Arming and disarming
+//! take an uncontended lock and never wake the thread while invocations keep coming; the thread
+//! ticks every [`TICK_MS`] ms while invocations run, and every [`IDLE_TICK_MS`] ms once none has
+//! run for a second.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -46,6 +47,9 @@ use crate::wire::{self, Endpoint, Request};
 
 /// How often the watchdog looks at the clock and the memory use while handlers run.
 pub const TICK_MS: u64 = 10;
+
+/// How often the idle watchdog looks for SIGTERM.
+pub const IDLE_TICK_MS: u64 = 50;
 
 /// The exit code after an out-of-memory report.
 pub const EXIT_OUT_OF_MEMORY: i32 = 5;
@@ -119,6 +123,8 @@ struct Shared {
     memory_size_mb: u32,
     threshold_percent: u8,
     shutdown_timeout: Duration,
+    /// Set by the SIGTERM handler.
+    terminated: Arc<core::sync::atomic::AtomicBool>,
 }
 
 /// Reports timeouts of blocked handlers, memory exhaustion and shutdown; see the
@@ -151,6 +157,7 @@ impl Watchdog {
             memory_size_mb,
             threshold_percent: config.memory_threshold_percent,
             shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
+            terminated: Arc::default(),
         };
         Some(Self {
             shared: Arc::new(shared),
@@ -204,22 +211,11 @@ impl Watchdog {
     /// Starts the watchdog and signal threads; `None` if the OS refuses (logged).
     fn start(&self) -> Option<Thread> {
         let shared = self.shared.clone();
-        let signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]);
-        match signals {
-            Ok(mut signals) => {
-                let on_term = self.shared.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("lambda-sigterm".into())
-                    .spawn(move || {
-                        if signals.forever().next().is_some() {
-                            on_term.shut_down();
-                        }
-                    });
-                if let Err(e) = spawned {
-                    log::error!("cannot start the SIGTERM thread: {e}");
-                }
-            }
-            Err(e) => log::error!("cannot handle SIGTERM: {e}"),
+        if let Err(e) = signal_hook::flag::register(
+            signal_hook::consts::SIGTERM,
+            self.shared.terminated.clone(),
+        ) {
+            log::error!("cannot handle SIGTERM: {e}");
         }
         std::thread::Builder::new()
             .name("lambda-watchdog".into())
@@ -243,7 +239,14 @@ impl Shared {
             if ticking {
                 std::thread::sleep(Duration::from_millis(TICK_MS));
             } else {
-                std::thread::park();
+                // Idle: look for SIGTERM now and then (the process is frozen between
+                // invocations on Lambda anyway).
+                std::thread::park_timeout(Duration::from_millis(IDLE_TICK_MS));
+            }
+            if self.terminated.load(core::sync::atomic::Ordering::Relaxed) {
+                self.shut_down();
+            }
+            if !ticking {
                 last_busy = Instant::now();
                 continue;
             }
