@@ -2,27 +2,14 @@
 //! through the real emulator process supervision and real TCP on loopback. Each asserts on what
 //! the invoker got and on the Runtime API calls the function made.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use lambda_emulator::{Emulator, Endpoint, Fault, Invoke, Options, Outcome, Target};
+
+use common::{calls, invoke, start_probe};
 use serde_json::{Value, json};
-
-fn start(bin: &str, options: impl FnOnce(Options) -> Options) -> Emulator {
-    // No RUST_BACKTRACE from the test environment: symbolising a panic's backtrace in a debug
-    // build takes over 100 MiB, which the memory watchdog (rightly) reports.
-    let base = Options::new([bin])
-        .timeout(Duration::from_secs(30))
-        .env("RUST_BACKTRACE", "0");
-    let emu = Emulator::start(options(base)).expect("emulator starts");
-    emu.wait_ready(Duration::from_secs(30))
-        .expect("the function calls /next");
-    emu
-}
-
-fn invoke(emu: &Emulator, event: &[u8]) -> lambda_emulator::InvokeResult {
-    emu.invoke(Invoke::new(event.to_vec()))
-        .expect("invoke answered")
-}
 
 fn echo_works(emu: &Emulator) {
     let r = invoke(emu, br#"{"after":true}"#);
@@ -32,15 +19,8 @@ fn echo_works(emu: &Emulator) {
     );
 }
 
-fn posts(emu: &Emulator, endpoint: Endpoint) -> Vec<lambda_emulator::RuntimeCall> {
-    emu.calls()
-        .into_iter()
-        .filter(|c| c.endpoint == endpoint)
-        .collect()
-}
-
 fn echo(bin: &str) {
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     for event in [
         json!({"a": 1}),
         json!({"nested": {"list": [1, 2.5, null, true, {"deep": ["x"]}]}, "unicode": "héllo ☃ 𝄞 \u{0}"}),
@@ -60,7 +40,7 @@ fn echo(bin: &str) {
 }
 
 fn handler_error_and_panic(bin: &str) {
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     let r = invoke(&emu, br#"{"probe":"error","message":"card declined"}"#);
     assert_eq!(r.outcome, Outcome::FunctionError);
     assert_eq!(r.function_error.as_deref(), Some("Unhandled"));
@@ -68,7 +48,7 @@ fn handler_error_and_panic(bin: &str) {
         r.json().unwrap(),
         json!({"errorType": "Function.HandlerError", "errorMessage": "card declined"})
     );
-    let errors = posts(&emu, Endpoint::Error);
+    let errors = calls(&emu, Endpoint::Error);
     assert_eq!(errors.len(), 1);
     assert_eq!(
         errors[0].header("Lambda-Runtime-Function-Error-Type"),
@@ -90,7 +70,7 @@ fn handler_error_and_panic(bin: &str) {
 }
 
 fn invalid_event(bin: &str) {
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     let r = invoke(&emu, b"{\"a\": [1, 2,");
     assert_eq!(r.error_type().as_deref(), Some("Runtime.InvalidEvent"));
     let msg = r.json().unwrap()["errorMessage"]
@@ -105,7 +85,7 @@ fn invalid_event(bin: &str) {
 }
 
 fn async_timeout(bin: &str) {
-    let emu = start(bin, |o| o.timeout(Duration::from_secs(1)));
+    let emu = start_probe(bin, |o| o.timeout(Duration::from_secs(1)));
     let r = invoke(&emu, br#"{"probe":"sleep","ms":5000}"#);
     assert_eq!(
         r.error_type().as_deref(),
@@ -113,13 +93,13 @@ fn async_timeout(bin: &str) {
         "{}",
         r.body_str()
     );
-    let next = posts(&emu, Endpoint::Next);
+    let next = calls(&emu, Endpoint::Next);
     let deadline: u64 = next[0]
         .response_header("Lambda-Runtime-Deadline-Ms")
         .unwrap()
         .parse()
         .unwrap();
-    let errors = posts(&emu, Endpoint::Error);
+    let errors = calls(&emu, Endpoint::Error);
     assert_eq!(errors.len(), 1);
     assert!(
         errors[0].received_ms < deadline,
@@ -129,7 +109,7 @@ fn async_timeout(bin: &str) {
     echo_works(&emu);
     assert_eq!(emu.starts(), 1, "no reset was needed");
     assert_eq!(
-        posts(&emu, Endpoint::Error).len(),
+        calls(&emu, Endpoint::Error).len(),
         1,
         "the late result is never posted"
     );
@@ -147,10 +127,10 @@ fn init_failure(bin: &str) {
     assert_eq!(r.outcome, Outcome::InitError);
     assert_eq!(r.error_type().as_deref(), Some("Function.SetupError"));
     assert!(r.body_str().contains("probe setup failed on purpose"));
-    let init = posts(&emu, Endpoint::InitError);
+    let init = calls(&emu, Endpoint::InitError);
     assert_eq!(init.len(), 1);
     assert!(
-        posts(&emu, Endpoint::Next).is_empty(),
+        calls(&emu, Endpoint::Next).is_empty(),
         "no /next after a failed setup"
     );
     assert!(
@@ -161,7 +141,7 @@ fn init_failure(bin: &str) {
 }
 
 fn too_large_response(bin: &str) {
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     let r = invoke(&emu, br#"{"probe":"big","bytes":7340032}"#);
     assert_eq!(
         r.error_type().as_deref(),
@@ -170,7 +150,7 @@ fn too_large_response(bin: &str) {
         &r.body_str()[..200.min(r.body.len())]
     );
     assert!(
-        posts(&emu, Endpoint::Response).is_empty(),
+        calls(&emu, Endpoint::Response).is_empty(),
         "never sent as a response"
     );
     echo_works(&emu);
@@ -180,7 +160,7 @@ fn faults(bin: &str) {
     // Rejected reports are logged and the loop carries on.
     // (The emulator, like Lambda, then times the unanswered invoke out and resets the function.)
     for status in [400, 410] {
-        let emu = start(bin, |o| o.timeout(Duration::from_secs(2)));
+        let emu = start_probe(bin, |o| o.timeout(Duration::from_secs(2)));
         emu.inject(Target::Response, Fault::Status(status));
         let r = invoke(&emu, b"{\"x\":1}");
         assert_ne!(r.outcome, Outcome::Response, "{status}");
@@ -195,13 +175,13 @@ fn faults(bin: &str) {
                 .any(|c| c.endpoint == Endpoint::Next && c.generation == generation)
         });
         assert!(went_back, "{status}: the same process went back to /next");
-        let responses = posts(&emu, Endpoint::Response);
+        let responses = calls(&emu, Endpoint::Response);
         assert_eq!(responses.len(), 1, "{status}: not retried");
         assert_eq!(responses[0].status, Some(status));
         echo_works(&emu);
     }
     // A connection dropped while answering a post: reconnect, post again, carry on.
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     emu.inject(Target::Response, Fault::DropConnection);
     let r = invoke(&emu, b"{\"x\":2}");
     assert_eq!(r.json(), Some(json!({"x": 2})));
@@ -210,7 +190,7 @@ fn faults(bin: &str) {
     assert!(conns.len() >= 2, "reconnected: {conns:?}");
     assert_eq!(emu.starts(), 1);
     // 500: exit promptly, non-zero.
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     emu.inject(Target::Response, Fault::Status(500));
     let began = Instant::now();
     let _ = invoke(&emu, b"{}");
@@ -223,7 +203,7 @@ fn faults(bin: &str) {
 }
 
 fn context(bin: &str) {
-    let emu = start(bin, |o| {
+    let emu = start_probe(bin, |o| {
         o.invocation_id(true)
             .region("eu-central-1")
             .function_name("probe-fn")
@@ -239,7 +219,7 @@ fn context(bin: &str) {
         .unwrap();
     let v: Value = r.json().unwrap();
     let ctx = &v["context"];
-    let next = &posts(&emu, Endpoint::Next)[0];
+    let next = &calls(&emu, Endpoint::Next)[0];
     assert_eq!(
         ctx["request_id"],
         next.response_header("Lambda-Runtime-Aws-Request-Id")
@@ -264,13 +244,13 @@ fn context(bin: &str) {
         .to_string();
     assert_eq!(ctx["invocation_id"], inv.as_str());
     assert_eq!(
-        posts(&emu, Endpoint::Response)[0].header("Lambda-Runtime-Invocation-Id"),
+        calls(&emu, Endpoint::Response)[0].header("Lambda-Runtime-Invocation-Id"),
         Some(inv.as_str())
     );
 }
 
 fn concurrency(bin: &str) {
-    let emu = start(bin, |o| o.concurrency(4));
+    let emu = start_probe(bin, |o| o.concurrency(4));
     let began = Instant::now();
     let results = emu
         .invoke_many((0..4).map(|n| {

@@ -2,35 +2,17 @@
 //! thread past the deadline, running out of memory, SIGTERM during an invocation, and what the
 //! runtime logs.
 
+mod common;
+
 use std::time::Duration;
 
-use lambda_emulator::{Emulator, Endpoint, Invoke, Options, Outcome, Signal};
+use lambda_emulator::{Emulator, Endpoint, Outcome, Signal};
+
+use common::{calls, invoke, start_probe};
 use serde_json::json;
 
-fn start(bin: &str, options: impl FnOnce(Options) -> Options) -> Emulator {
-    let emu = Emulator::start(options(
-        Options::new([bin]).timeout(Duration::from_secs(30)),
-    ))
-    .expect("emulator starts");
-    emu.wait_ready(Duration::from_secs(30))
-        .expect("the function calls /next");
-    emu
-}
-
-fn invoke(emu: &Emulator, event: &[u8]) -> lambda_emulator::InvokeResult {
-    emu.invoke(Invoke::new(event.to_vec()))
-        .expect("invoke answered")
-}
-
-fn calls(emu: &Emulator, endpoint: Endpoint) -> Vec<lambda_emulator::RuntimeCall> {
-    emu.calls()
-        .into_iter()
-        .filter(|c| c.endpoint == endpoint)
-        .collect()
-}
-
 fn blocked_handler_timeout(bin: &str) {
-    let emu = start(bin, |o| o.timeout(Duration::from_secs(1)));
+    let emu = start_probe(bin, |o| o.timeout(Duration::from_secs(1)));
     let r = invoke(&emu, br#"{"probe":"block","ms":2500}"#);
     assert_eq!(r.outcome, Outcome::FunctionError, "{}", r.body_str());
     assert_eq!(
@@ -74,7 +56,7 @@ fn blocked_handler_timeout(bin: &str) {
 }
 
 fn out_of_memory(bin: &str) {
-    let emu = start(bin, |o| o.memory_mb(128));
+    let emu = start_probe(bin, |o| o.memory_mb(128));
     let r = invoke(&emu, br#"{"probe":"alloc","mb":256}"#);
     assert_eq!(
         r.error_type().as_deref(),
@@ -107,7 +89,7 @@ fn out_of_memory(bin: &str) {
 }
 
 fn sigterm_during_invocation(bin: &str) {
-    let emu = start(bin, |o| o.shutdown_grace(Duration::from_secs(2)));
+    let emu = start_probe(bin, |o| o.shutdown_grace(Duration::from_secs(2)));
     std::thread::scope(|scope| {
         let running = scope.spawn(|| invoke(&emu, br#"{"probe":"sleep","ms":10000}"#));
         assert!(
@@ -146,7 +128,7 @@ fn sigterm_during_invocation(bin: &str) {
 }
 
 fn logs_carry_ids_not_payloads(bin: &str) {
-    let emu = start(bin, |o| o);
+    let emu = start_probe(bin, |o| o);
     invoke(&emu, br#"{"secret":"hunter2-echoed"}"#);
     let r = invoke(
         &emu,

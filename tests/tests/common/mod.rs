@@ -178,3 +178,36 @@ impl Conn {
 pub fn http_invoke(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     Conn::connect(addr).request("POST", path, headers, body)
 }
+
+/// Starts the emulator around a probe binary (`CARGO_BIN_EXE_probe-*`) and waits until it asks
+/// for its first invocation. No `RUST_BACKTRACE` from the test environment: symbolising a panic's
+/// backtrace in a debug build takes over 100 MiB, which the memory watchdog (rightly) reports.
+pub fn start_probe(
+    bin: &str,
+    options: impl FnOnce(Options) -> Options,
+) -> lambda_emulator::Emulator {
+    let base = Options::new([bin])
+        .timeout(Duration::from_secs(30))
+        .env("RUST_BACKTRACE", "0");
+    let emu = lambda_emulator::Emulator::start(options(base)).expect("emulator starts");
+    emu.wait_ready(Duration::from_secs(30))
+        .expect("the function calls /next");
+    emu
+}
+
+/// Invokes `event` and waits for the answer.
+pub fn invoke(emu: &lambda_emulator::Emulator, event: &[u8]) -> lambda_emulator::InvokeResult {
+    emu.invoke(lambda_emulator::Invoke::new(event.to_vec()))
+        .expect("invoke answered")
+}
+
+/// The Runtime API calls the function made to `endpoint`, in order.
+pub fn calls(
+    emu: &lambda_emulator::Emulator,
+    endpoint: lambda_emulator::Endpoint,
+) -> Vec<lambda_emulator::RuntimeCall> {
+    emu.calls()
+        .into_iter()
+        .filter(|c| c.endpoint == endpoint)
+        .collect()
+}
