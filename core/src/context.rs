@@ -66,13 +66,12 @@ impl Context {
                 .map(ToString::to_string)
         };
         let id = invocation.request_id.as_str();
-        let json = |name: &str| json_header(head, name, id);
         Self {
             request_id: id.to_string(),
             deadline: invocation.deadline.map(|d| d.at()),
             invoked_function_arn: text("Lambda-Runtime-Invoked-Function-Arn").unwrap_or_default(),
             xray_trace_id: invocation.trace_id.as_ref().map(|t| t.as_str().to_string()),
-            client_context: json("Lambda-Runtime-Client-Context"),
+            client_context: json_header(head, "Lambda-Runtime-Client-Context", id),
             identity: json_header(head, "Lambda-Runtime-Cognito-Identity", id),
             tenant_id: text("Lambda-Runtime-Aws-Tenant-Id"),
             invocation_id: invocation
