@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::records::{LogStream, ProcessExit};
 use crate::state::{Ctl, Proc, Running, Shared, State};
@@ -107,21 +108,22 @@ impl Shared {
         let generation = st.starts + 1;
         st.starts = generation;
         let pid = child.id().unwrap_or(0);
+        let mut readers = Vec::with_capacity(2);
         if let Some(out) = child.stdout.take() {
-            self.rt.spawn(read_lines(
+            readers.push(self.rt.spawn(read_lines(
                 Arc::clone(self),
                 out,
                 LogStream::Stdout,
                 generation,
-            ));
+            )));
         }
         if let Some(err) = child.stderr.take() {
-            self.rt.spawn(read_lines(
+            readers.push(self.rt.spawn(read_lines(
                 Arc::clone(self),
                 err,
                 LogStream::Stderr,
                 generation,
-            ));
+            )));
         }
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
         st.process = Proc::Running(Running {
@@ -131,11 +133,19 @@ impl Shared {
             ctl,
             reset: None,
         });
-        self.rt
-            .spawn(supervise(Arc::clone(self), generation, child, ctl_rx));
+        self.rt.spawn(supervise(
+            Arc::clone(self),
+            generation,
+            child,
+            ctl_rx,
+            readers,
+        ));
         Ok(())
     }
 }
+
+/// How long an exit waits for the function's remaining output to be read.
+const LOG_DRAIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 async fn read_lines(
     shared: Arc<Shared>,
@@ -166,6 +176,7 @@ async fn supervise(
     generation: u64,
     mut child: Child,
     mut ctl: mpsc::UnboundedReceiver<Ctl>,
+    readers: Vec<JoinHandle<()>>,
 ) {
     let pid = child.id().unwrap_or(0);
     let pgid = Pid::from_raw(i32::try_from(pid).unwrap_or(0));
@@ -209,6 +220,14 @@ async fn supervise(
     };
     // Whatever the process left behind in its group goes with it, as with a sandbox.
     let _ = killpg(pgid, Signal::SIGKILL);
+    // Its last lines (e.g. why it crashed) are recorded before its exit is: the pipes close
+    // once the group is gone, and a descendant that escaped the group only costs the bound.
+    let drained = async {
+        for reader in readers {
+            let _ = reader.await;
+        }
+    };
+    let _ = tokio::time::timeout(LOG_DRAIN, drained).await;
     let (code, signal) = match &status {
         Ok(status) => (status.code(), status.signal()),
         Err(_) => (None, None),
