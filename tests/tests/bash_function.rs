@@ -113,13 +113,15 @@ fn success_with_invocation_headers_and_records() {
     assert!(response.received_ms >= next.responded_ms.unwrap());
     assert!(response.header("user-agent").unwrap().starts_with("curl/"));
 
-    let logs = emu.logs();
-    assert!(
-        logs.iter().any(|l| l.stream == LogStream::Stderr
-            && l.generation == 1
-            && l.line.starts_with("bootstrap: init done (hello, 128 MB)")),
-        "{logs:?}"
-    );
+    // The line went through a pipe that is read concurrently with the invocation.
+    let init_logged = emu.wait_until(WAIT, |e| {
+        e.logs().iter().any(|l| {
+            l.stream == LogStream::Stderr
+                && l.generation == 1
+                && l.line.starts_with("bootstrap: init done (hello, 128 MB)")
+        })
+    });
+    assert!(init_logged, "{:?}", emu.logs());
     assert_eq!(emu.starts(), 1);
     assert!(emu.pid().is_some());
     emu.stop().unwrap();
