@@ -219,10 +219,31 @@ impl Watchdog {
         }
         std::thread::Builder::new()
             .name("lambda-watchdog".into())
-            .spawn(move || shared.run())
+            .spawn(move || {
+                let _release = ReleaseOnExit(&shared);
+                shared.run();
+            })
             .map(|h| h.thread().clone())
             .map_err(|e| log::error!("cannot start the watchdog: {e}"))
             .ok()
+    }
+}
+
+/// Runs when the watchdog thread ends, which only a panic makes it do (e.g. in the user's
+/// logger): a lane it had claimed goes back to the driver, which would otherwise wait for the
+/// report forever. Blocked handlers are no longer watched from then on.
+struct ReleaseOnExit<'a>(&'a Shared);
+
+impl Drop for ReleaseOnExit<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        for watch in &mut state.lanes {
+            if matches!(watch, Watch::Firing) {
+                *watch = Watch::Idle;
+            }
+        }
+        drop(state);
+        self.0.reported.notify_all();
     }
 }
 
@@ -524,6 +545,43 @@ mod tests {
         dog.arm(0, &invocation("r1"), Some(EpochMillis::now()));
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(dog.disarm(0), Disarmed::Clear);
+    }
+
+    /// Panics on records that name `PANICKING_ID`, passes the others on to nothing.
+    struct PanickingLogger;
+
+    const PANICKING_ID: &str = "the-logger-panics-on-this-id";
+
+    impl log::Log for PanickingLogger {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if record.args().to_string().contains(PANICKING_ID) {
+                panic!("the user's logger panicked");
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn a_panic_on_the_watchdog_thread_hands_the_lane_back_to_the_driver() {
+        // The only logger of this test process; it ignores every other test's records.
+        let _ = log::set_logger(&PanickingLogger);
+        log::set_max_level(log::LevelFilter::Error);
+        let dog = Watchdog::new(&config("127.0.0.1:9"), 1).unwrap();
+        // The watchdog claims the lane, then panics logging the timeout, before posting.
+        dog.arm(0, &invocation(PANICKING_ID), Some(EpochMillis::now()));
+        std::thread::sleep(Duration::from_millis(200));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || tx.send(dog.disarm(0)));
+        let disarmed = rx.recv_timeout(Duration::from_secs(5));
+        assert_eq!(
+            disarmed,
+            Ok(Disarmed::Clear),
+            "the driver reports it itself"
+        );
+        handle.join().unwrap().unwrap();
     }
 
     #[test]
