@@ -133,36 +133,39 @@ fn run(cli: &Cli) -> io::Result<bool> {
     let official_dir = root.join("tests/bench-official");
     let floor_dir = root.join("tests/bench-floor");
     let mut build_secs = BTreeMap::new();
+    let wanted =
+        |name: &str| cli.only.is_empty() || cli.only.iter().any(|o| name.contains(o.as_str()));
     if !cli.no_build {
-        let builds: [(&str, Vec<&str>, &Path); 3] = [
+        // Only what --only selects is built.
+        let mut example_args = vec!["build", "--release", "-p", "examples"];
+        for bin in ["echo-tokio", "echo-smol", "custom-executor"] {
+            if wanted(bin) {
+                example_args.extend(["--bin", bin]);
+            }
+        }
+        let any_example = example_args.len() > 4;
+        let own = vec!["build", "--release", "--manifest-path", "Cargo.toml"];
+        let builds: [(&str, Vec<&str>, &Path, bool); 3] = [
             (
                 "examples (echo-tokio, echo-smol, custom-executor)",
-                vec![
-                    "build",
-                    "--release",
-                    "-p",
-                    "examples",
-                    "--bin",
-                    "echo-tokio",
-                    "--bin",
-                    "echo-smol",
-                    "--bin",
-                    "custom-executor",
-                ],
+                example_args,
                 &root,
+                any_example,
             ),
             (
                 "bench-floor",
-                vec!["build", "--release", "--manifest-path", "Cargo.toml"],
+                own.clone(),
                 &floor_dir,
+                wanted("floor") || wanted("floor+JSON"),
             ),
             (
                 "bench-official",
-                vec!["build", "--release", "--manifest-path", "Cargo.toml"],
+                own,
                 &official_dir,
+                wanted("official (lambda_runtime)"),
             ),
         ];
-        for (what, args, dir) in builds {
+        for (what, args, dir, _) in builds.into_iter().filter(|b| b.3) {
             eprintln!("bench: cargo {}", args.join(" "));
             let started = Instant::now();
             let mut cargo =
@@ -230,10 +233,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec![],
         },
     ];
-    let functions: Vec<Function> = all
-        .into_iter()
-        .filter(|f| cli.only.is_empty() || cli.only.iter().any(|o| f.name.contains(o.as_str())))
-        .collect();
+    let functions: Vec<Function> = all.into_iter().filter(|f| wanted(f.name)).collect();
     for f in &functions {
         if !f.program.exists() {
             return Err(io::Error::other(format!(
