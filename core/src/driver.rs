@@ -357,6 +357,8 @@ struct LaneIo<C> {
     /// response's head, `head_len` bytes.
     buf: Vec<u8>,
     head_len: usize,
+    /// The last response's head as parsed, so that it is parsed once, not once per use.
+    index: Option<wire::HeadIndex>,
     /// The last `/next` event payload.
     body: Vec<u8>,
     /// Scratch space for request heads.
@@ -366,10 +368,8 @@ struct LaneIo<C> {
 impl<C> LaneIo<C> {
     /// The last response's head (none if the last exchange failed before one arrived).
     fn response_head(&self) -> Option<wire::ResponseHead<'_>> {
-        match wire::parse_head(&self.buf[..self.head_len]) {
-            Ok(Some((head, _))) => Some(head),
-            _ => None,
-        }
+        let bytes = self.buf.get(..self.head_len)?;
+        self.index.as_ref().map(|index| index.head(bytes))
     }
 }
 
@@ -379,6 +379,7 @@ impl<C> Default for LaneIo<C> {
             conn: None,
             buf: Vec::new(),
             head_len: 0,
+            index: None,
             body: Vec::new(),
             head: Vec::new(),
         }
@@ -528,10 +529,12 @@ async fn send_and_receive<E: Executor>(
         conn,
         buf,
         head_len: last_head,
+        index,
         body: event,
         head,
     } = io;
     *last_head = 0;
+    *index = None;
     head.clear();
     head.resize(request.encoded_len(endpoint), 0);
     let n = request.encode(endpoint, head).map_err(io_error)?;
@@ -563,7 +566,10 @@ async fn send_and_receive<E: Executor>(
                 filled -= len;
                 continue;
             }
-            Ok(Some((h, len))) => break (len, h.framing, h.keep_alive),
+            Ok(Some((h, len))) => {
+                *index = h.index(&buf[..len]);
+                break (len, h.framing, h.keep_alive);
+            }
             Ok(None) => {}
             Err(e) => return Err(ExchangeError::Wire(e)),
         }

@@ -622,6 +622,71 @@ impl PartialEq for ResponseHead<'_> {
 
 impl Eq for ResponseHead<'_> {}
 
+/// Where a parsed head's fields lie in its bytes: a [`ResponseHead`] that does not borrow them, so
+/// it can be kept next to the read buffer and turned back into a head without parsing again.
+#[derive(Clone, Debug)]
+pub(crate) struct HeadIndex {
+    status: u16,
+    framing: Framing,
+    keep_alive: bool,
+    fields: [FieldSpan; MAX_HEADERS],
+    count: usize,
+}
+
+/// A field's name and value as byte ranges of the head (a head is at most [`MAX_HEAD_BYTES`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct FieldSpan {
+    name: (u16, u16),
+    value: (u16, u16),
+}
+
+impl<'b> ResponseHead<'b> {
+    /// This head as positions in `bytes`, the buffer it was parsed from; `None` if a field does
+    /// not lie within `bytes` (e.g. a head built with [`with_header`](Self::with_header)).
+    pub(crate) fn index(&self, bytes: &[u8]) -> Option<HeadIndex> {
+        let base = bytes.as_ptr() as usize;
+        let span = |part: &[u8]| {
+            let start = (part.as_ptr() as usize).checked_sub(base)?;
+            let end = start.checked_add(part.len())?;
+            (end <= bytes.len()).then_some(())?;
+            Some((u16::try_from(start).ok()?, u16::try_from(end).ok()?))
+        };
+        let mut fields = [FieldSpan::default(); MAX_HEADERS];
+        for (slot, (name, value)) in fields.iter_mut().zip(self.headers()) {
+            *slot = FieldSpan {
+                name: span(name.as_bytes())?,
+                value: span(value)?,
+            };
+        }
+        Some(HeadIndex {
+            status: self.status,
+            framing: self.framing,
+            keep_alive: self.keep_alive,
+            fields,
+            count: self.header_count,
+        })
+    }
+}
+
+impl HeadIndex {
+    /// The head again, borrowing `bytes`, which must be the bytes it was indexed from; fields
+    /// that do not fit them (other bytes were passed) are left out.
+    pub(crate) fn head<'b>(&self, bytes: &'b [u8]) -> ResponseHead<'b> {
+        let mut head = ResponseHead::new(self.status);
+        head.framing = self.framing;
+        head.keep_alive = self.keep_alive;
+        let part = |(start, end): (u16, u16)| bytes.get(usize::from(start)..usize::from(end));
+        for field in &self.fields[..self.count] {
+            let name = part(field.name).and_then(|n| core::str::from_utf8(n).ok());
+            if let (Some(name), Some(value)) = (name, part(field.value)) {
+                head.headers[head.header_count] = httparse::Header { name, value };
+                head.header_count += 1;
+            }
+        }
+        head
+    }
+}
+
 /// Parses a response head at the start of `buf`.
 ///
 /// Returns `Ok(None)` when more bytes are needed, and `Ok(Some((head, head_len)))` once the head
@@ -2420,6 +2485,9 @@ mod tests {
                 Some((head, n)) => {
                     assert!(n <= avail && n <= MAX_HEAD_BYTES);
                     assert!((100..=599).contains(&head.status));
+                    // Kept as an index and rebuilt, it is the same head, without a parse.
+                    let index = head.index(&input[..n]).expect("fields lie in the head");
+                    assert_eq!(index.head(&input[..n]), head);
                     break (head.status, head.framing, n);
                 }
                 None if avail == input.len() => return Ok(None),
@@ -2458,6 +2526,26 @@ mod tests {
     }
 
     const CASES: usize = 20_000;
+
+    #[test]
+    fn an_index_needs_the_bytes_it_was_taken_from() {
+        let bytes = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nX-A: b\r\n\r\n";
+        let (head, n) = parse_head(bytes).unwrap().unwrap();
+        let index = head.index(&bytes[..n]).unwrap();
+        assert_eq!(index.head(&bytes[..n]).header("x-a"), Some(&b"b"[..]));
+        // Fields outside the given bytes are not indexed ...
+        assert!(head.index(&bytes[..20]).is_none());
+        assert!(
+            ResponseHead::new(200)
+                .with_header("a", b"b")
+                .index(bytes)
+                .is_none()
+        );
+        // ... and other bytes give a head without the fields that do not fit, never a panic.
+        let short = index.head(&bytes[..30]);
+        assert_eq!((short.status, short.headers().count()), (202, 0));
+        assert_eq!(index.head(b"").framing, Framing::Length(2));
+    }
 
     #[test]
     fn property_valid_responses_round_trip() {
