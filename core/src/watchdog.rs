@@ -229,6 +229,23 @@ impl Watchdog {
     }
 }
 
+/// Whether the shutdown hook has returned (or panicked).
+#[derive(Default)]
+struct Finished {
+    flag: Mutex<bool>,
+    cond: Condvar,
+}
+
+/// Sets [`Finished`] when the hook's thread ends, however it ends.
+struct HookFinished(Arc<Finished>);
+
+impl Drop for HookFinished {
+    fn drop(&mut self) {
+        *self.0.flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.cond.notify_all();
+    }
+}
+
 /// Runs when the watchdog thread ends, which only a panic makes it do (e.g. in the user's
 /// logger): a lane it had claimed goes back to the driver, which would otherwise wait for the
 /// report forever. Blocked handlers are no longer watched from then on.
@@ -362,18 +379,27 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(hook) = hook {
-            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            // A flag and a condition variable, not a channel: std's channels add about 15 KiB.
+            let done = Arc::new(Finished::default());
+            let finished = HookFinished(done.clone());
             let spawned = std::thread::Builder::new()
                 .name("lambda-shutdown-hook".into())
                 .spawn(move || {
+                    let _finished = finished;
                     hook();
-                    let _ = done_tx.send(());
                 });
-            if spawned.is_ok() && done_rx.recv_timeout(self.shutdown_timeout).is_err() {
-                log::warn!(
-                    "the shutdown hook did not finish in {:?}",
-                    self.shutdown_timeout
-                );
+            if spawned.is_ok() {
+                let flag = done.flag.lock().unwrap_or_else(PoisonError::into_inner);
+                let (flag, _) = done
+                    .cond
+                    .wait_timeout_while(flag, self.shutdown_timeout, |finished| !*finished)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if !*flag {
+                    log::warn!(
+                        "the shutdown hook did not finish in {:?}",
+                        self.shutdown_timeout
+                    );
+                }
             }
         }
         std::process::exit(0);

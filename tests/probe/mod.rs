@@ -49,7 +49,17 @@ impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
     async fn setup(region: &'a str) -> anyhow::Result<()> {
         let _ = log::set_logger(&StderrLogger);
         log::set_max_level(log::LevelFilter::Trace);
-        lambda_runtime_types::watchdog::on_shutdown(|| eprintln!("probe: shutdown hook ran"));
+        let hook = std::env::var("PROBE_HOOK").unwrap_or_default();
+        lambda_runtime_types::watchdog::on_shutdown(move || {
+            eprintln!("probe: shutdown hook ran");
+            match hook.as_str() {
+                "hang" => loop {
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                },
+                "panic" => panic!("probe: shutdown hook panicked on purpose"),
+                _ => {}
+            }
+        });
         if std::env::var("PROBE_SETUP").as_deref() == Ok("fail") {
             anyhow::bail!("probe setup failed on purpose (region {region:?})");
         }

@@ -127,6 +127,46 @@ fn sigterm_during_invocation(bin: &str) {
     );
 }
 
+/// SIGTERM with a shutdown hook that hangs or panics: the process still exits 0, after the
+/// bound (`LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS`) or at once, well within the grace period.
+fn shutdown_hook_is_bounded(bin: &str) {
+    for (hook, at_least_ms) in [("hang", 600), ("panic", 0)] {
+        let emu = start_probe(bin, |o| {
+            o.shutdown_grace(Duration::from_secs(10))
+                .env("PROBE_HOOK", hook)
+                .env("LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS", "600")
+        });
+        // The SIGTERM handler is installed with the first invocation.
+        invoke(&emu, br#"{"x":1}"#);
+        emu.signal(Signal::Term).unwrap();
+        assert!(
+            emu.wait_until(Duration::from_secs(20), |e| !e.exits().is_empty()),
+            "{hook}: exits"
+        );
+        let exit = &emu.exits()[0];
+        assert_eq!(exit.code, Some(0), "{hook}: {}", exit.describe());
+        assert!(!exit.sigkilled, "{hook}: {}", exit.describe());
+        let took = exit.ms_after_sigterm().unwrap();
+        assert!(
+            took >= at_least_ms,
+            "{hook}: exited {took} ms after SIGTERM"
+        );
+        assert!(
+            emu.log_text().contains("probe: shutdown hook ran"),
+            "{hook}: {}",
+            emu.log_text()
+        );
+        if hook == "hang" {
+            assert!(
+                emu.log_text()
+                    .contains("the shutdown hook did not finish in 600ms"),
+                "{}",
+                emu.log_text()
+            );
+        }
+    }
+}
+
 fn logs_carry_ids_not_payloads(bin: &str) {
     let emu = start_probe(bin, |o| o);
     invoke(&emu, br#"{"secret":"hunter2-echoed"}"#);
@@ -173,6 +213,10 @@ macro_rules! suite {
             #[test]
             fn sigterm_during_invocation() {
                 super::sigterm_during_invocation(env!(concat!("CARGO_BIN_EXE_", $bin)));
+            }
+            #[test]
+            fn shutdown_hook_is_bounded() {
+                super::shutdown_hook_is_bounded(env!(concat!("CARGO_BIN_EXE_", $bin)));
             }
             #[test]
             fn logs_carry_ids_not_payloads() {
