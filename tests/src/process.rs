@@ -220,6 +220,12 @@ async fn supervise(
     };
     // Whatever the process left behind in its group goes with it, as with a sandbox.
     let _ = killpg(pgid, Signal::SIGKILL);
+    // Why it was stopped, and when it ended, as of now: not after the wait below.
+    let exited_ms = epoch_ms();
+    let reset = match &shared.lock().process {
+        Proc::Running(running) if running.generation == generation => running.reset,
+        _ => None,
+    };
     // Its last lines (e.g. why it crashed) are recorded before its exit is: the pipes close
     // once the group is gone, and a descendant that escaped the group only costs the bound.
     let drained = async {
@@ -232,10 +238,6 @@ async fn supervise(
         Ok(status) => (status.code(), status.signal()),
         Err(_) => (None, None),
     };
-    let reset = match &shared.lock().process {
-        Proc::Running(running) if running.generation == generation => running.reset,
-        _ => None,
-    };
     shared.on_exit(ProcessExit {
         generation,
         pid,
@@ -244,6 +246,6 @@ async fn supervise(
         reset,
         sigterm_ms,
         sigkilled,
-        exited_ms: epoch_ms(),
+        exited_ms,
     });
 }

@@ -644,10 +644,11 @@ impl Shared {
     /// The process of `generation` has exited.
     pub(crate) fn on_exit(self: &Arc<Self>, exit: ProcessExit) {
         let mut st = self.lock();
-        let (inited, reset) = match &st.process {
-            Proc::Running(running) if running.generation == exit.generation => {
-                (running.inited, running.reset)
-            }
+        // `exit.reset` is the reason as of the exit: a reset asked for while the supervisor
+        // collected the last output came too late to be the cause.
+        let reset = exit.reset;
+        let inited = match &st.process {
+            Proc::Running(running) if running.generation == exit.generation => running.inited,
             _ => {
                 st.exits.push(exit);
                 return;
