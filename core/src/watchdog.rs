@@ -106,8 +106,12 @@ struct Armed {
 #[derive(Debug)]
 struct State {
     lanes: Vec<Watch>,
-    /// The watchdog thread, once started.
+    /// Whether the first invocation started the watchdog.
+    started: bool,
+    /// The watchdog thread, while one runs.
     thread: Option<Thread>,
+    /// How many times a thread that panicked was replaced.
+    restarts: u8,
     /// Whether the thread is ticking (otherwise it is parked and must be woken to arm).
     ticking: bool,
 }
@@ -147,7 +151,9 @@ impl Watchdog {
         let shared = Shared {
             state: Mutex::new(State {
                 lanes: (0..lanes).map(|_| Watch::Idle).collect(),
+                started: false,
                 thread: None,
+                restarts: 0,
                 ticking: false,
             }),
             reported: Condvar::new(),
@@ -174,7 +180,8 @@ impl Watchdog {
                 timeout_at,
             });
         }
-        if state.thread.is_none() {
+        if !state.started {
+            state.started = true;
             state.thread = self.start();
         }
         if !state.ticking {
@@ -208,24 +215,64 @@ impl Watchdog {
         }
     }
 
-    /// Starts the watchdog and signal threads; `None` if the OS refuses (logged).
+    /// Installs the SIGTERM handler and starts the watchdog thread; `None` if the OS refuses
+    /// (logged).
     fn start(&self) -> Option<Thread> {
-        let shared = self.shared.clone();
         if let Err(e) = signal_hook::flag::register(
             signal_hook::consts::SIGTERM,
             self.shared.terminated.clone(),
         ) {
             log::error!("cannot handle SIGTERM: {e}");
         }
-        std::thread::Builder::new()
-            .name("lambda-watchdog".into())
-            .spawn(move || {
-                let _release = ReleaseOnExit(&shared);
-                shared.run();
-            })
-            .map(|h| h.thread().clone())
+        spawn(self.shared.clone())
             .map_err(|e| log::error!("cannot start the watchdog: {e}"))
             .ok()
+    }
+}
+
+/// How often a watchdog thread that panicked is replaced.
+const MAX_RESTARTS: u8 = 3;
+
+/// Starts a watchdog thread.
+fn spawn(shared: Arc<Shared>) -> std::io::Result<Thread> {
+    std::thread::Builder::new()
+        .name("lambda-watchdog".into())
+        .spawn(move || {
+            let guard = ReleaseOnExit(shared);
+            guard.0.run();
+        })
+        .map(|h| h.thread().clone())
+}
+
+/// Runs when the watchdog thread ends, which only a panic makes it do (e.g. in the user's
+/// logger). A lane the thread had claimed goes back to the driver, which would otherwise wait for
+/// its report forever; if SIGTERM had arrived (only this thread acts on it), the process exits 0;
+/// otherwise a new thread takes over, up to [`MAX_RESTARTS`] times, so that blocked handlers,
+/// memory and SIGTERM stay watched. Nothing here logs or panics: it may run while unwinding.
+struct ReleaseOnExit(Arc<Shared>);
+
+impl Drop for ReleaseOnExit {
+    fn drop(&mut self) {
+        let shared = &self.0;
+        if shared
+            .terminated
+            .load(core::sync::atomic::Ordering::Relaxed)
+        {
+            std::process::exit(0);
+        }
+        let mut state = shared.lock();
+        for watch in &mut state.lanes {
+            if matches!(watch, Watch::Firing) {
+                *watch = Watch::Idle;
+            }
+        }
+        state.thread = None;
+        if state.restarts < MAX_RESTARTS {
+            state.restarts += 1;
+            state.thread = spawn(shared.clone()).ok();
+        }
+        drop(state);
+        shared.reported.notify_all();
     }
 }
 
@@ -243,24 +290,6 @@ impl Drop for HookFinished {
     fn drop(&mut self) {
         *self.0.flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.0.cond.notify_all();
-    }
-}
-
-/// Runs when the watchdog thread ends, which only a panic makes it do (e.g. in the user's
-/// logger): a lane it had claimed goes back to the driver, which would otherwise wait for the
-/// report forever. Blocked handlers are no longer watched from then on.
-struct ReleaseOnExit<'a>(&'a Shared);
-
-impl Drop for ReleaseOnExit<'_> {
-    fn drop(&mut self) {
-        let mut state = self.0.lock();
-        for watch in &mut state.lanes {
-            if matches!(watch, Watch::Firing) {
-                *watch = Watch::Idle;
-            }
-        }
-        drop(state);
-        self.0.reported.notify_all();
     }
 }
 
@@ -573,10 +602,14 @@ mod tests {
         assert_eq!(dog.disarm(0), Disarmed::Clear);
     }
 
-    /// Panics on records that name `PANICKING_ID`, passes the others on to nothing.
+    /// Panics on records that name `PANICKING_ID` (after setting `LOGGER_PANICKED`), ignores the
+    /// others.
     struct PanickingLogger;
 
     const PANICKING_ID: &str = "the-logger-panics-on-this-id";
+
+    static LOGGER_PANICKED: core::sync::atomic::AtomicBool =
+        core::sync::atomic::AtomicBool::new(false);
 
     impl log::Log for PanickingLogger {
         fn enabled(&self, _: &log::Metadata<'_>) -> bool {
@@ -584,6 +617,7 @@ mod tests {
         }
         fn log(&self, record: &log::Record<'_>) {
             if record.args().to_string().contains(PANICKING_ID) {
+                LOGGER_PANICKED.store(true, core::sync::atomic::Ordering::SeqCst);
                 panic!("the user's logger panicked");
             }
         }
@@ -591,23 +625,42 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_on_the_watchdog_thread_hands_the_lane_back_to_the_driver() {
-        // The only logger of this test process; it ignores every other test's records.
-        let _ = log::set_logger(&PanickingLogger);
+    fn a_panic_on_the_watchdog_thread_hands_the_lane_back_and_a_new_thread_takes_over() {
+        log::set_logger(&PanickingLogger).expect("the only logger of this test binary");
         log::set_max_level(log::LevelFilter::Error);
-        let dog = Watchdog::new(&config("127.0.0.1:9"), 1).unwrap();
+        let (addr, api) = api(202);
+        let dog = Arc::new(Watchdog::new(&config(&addr), 1).unwrap());
         // The watchdog claims the lane, then panics logging the timeout, before posting.
         dog.arm(0, &invocation(PANICKING_ID), Some(EpochMillis::now()));
-        std::thread::sleep(Duration::from_millis(200));
+        let began = Instant::now();
+        while !LOGGER_PANICKED.load(core::sync::atomic::Ordering::SeqCst) {
+            assert!(began.elapsed() < Duration::from_secs(10), "no panic");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || tx.send(dog.disarm(0)));
+        let driver = dog.clone();
+        std::thread::spawn(move || tx.send(driver.disarm(0)));
         let disarmed = rx.recv_timeout(Duration::from_secs(5));
         assert_eq!(
             disarmed,
             Ok(Disarmed::Clear),
             "the driver reports it itself"
         );
-        handle.join().unwrap().unwrap();
+        // A new watchdog thread reports the next blocked handler.
+        dog.arm(0, &invocation("after-the-panic"), Some(EpochMillis::now()));
+        let began = Instant::now();
+        while !api.is_finished() {
+            assert!(began.elapsed() < Duration::from_secs(10), "nothing posted");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let request = api.join().unwrap();
+        assert!(
+            String::from_utf8_lossy(&request)
+                .starts_with("POST /2018-06-01/runtime/invocation/after-the-panic/error "),
+            "{}",
+            String::from_utf8_lossy(&request)
+        );
+        assert_eq!(dog.disarm(0), Disarmed::Reported { status: 202 });
     }
 
     #[test]
