@@ -676,10 +676,11 @@ impl HeadIndex {
         head.framing = self.framing;
         head.keep_alive = self.keep_alive;
         let part = |(start, end): (u16, u16)| bytes.get(usize::from(start)..usize::from(end));
-        for field in &self.fields[..self.count] {
+        for field in self.fields.iter().take(self.count) {
             let name = part(field.name).and_then(|n| core::str::from_utf8(n).ok());
-            if let (Some(name), Some(value)) = (name, part(field.value)) {
-                head.headers[head.header_count] = httparse::Header { name, value };
+            let slot = head.headers.get_mut(head.header_count);
+            if let (Some(name), Some(value), Some(slot)) = (name, part(field.value), slot) {
+                *slot = httparse::Header { name, value };
                 head.header_count += 1;
             }
         }

@@ -143,15 +143,19 @@ fn run(cli: &Cli) -> io::Result<bool> {
                 example_args.extend(["--bin", bin]);
             }
         }
+        let examples = format!(
+            "examples ({})",
+            example_args[4..]
+                .iter()
+                .filter(|a| **a != "--bin")
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let any_example = example_args.len() > 4;
         let own = vec!["build", "--release", "--manifest-path", "Cargo.toml"];
         let builds: [(&str, Vec<&str>, &Path, bool); 3] = [
-            (
-                "examples (echo-tokio, echo-smol, custom-executor)",
-                example_args,
-                &root,
-                any_example,
-            ),
+            (examples.as_str(), example_args, &root, any_example),
             (
                 "bench-floor",
                 own.clone(),
@@ -183,7 +187,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
                     "building {what} failed: {status}"
                 )));
             }
-            build_secs.insert(what, started.elapsed().as_secs_f64());
+            build_secs.insert(what.to_string(), started.elapsed().as_secs_f64());
         }
     }
     // The two own workspaces build into their own target dirs unless CARGO_TARGET_DIR is set.
@@ -1135,7 +1139,7 @@ impl Report<'_> {
         rounds: usize,
         seconds: f64,
         elapsed: Duration,
-        build_secs: &BTreeMap<&str, f64>,
+        build_secs: &BTreeMap<String, f64>,
         events: &Events,
     ) -> bool {
         let floor = self.index("floor");
