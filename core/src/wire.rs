@@ -624,6 +624,8 @@ impl Eq for ResponseHead<'_> {}
 
 /// Where a parsed head's fields lie in its bytes: a [`ResponseHead`] that does not borrow them, so
 /// it can be kept next to the read buffer and turned back into a head without parsing again.
+/// (The driver, which needs `alloc`, is its only user.)
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug)]
 pub(crate) struct HeadIndex {
     status: u16,
@@ -634,12 +636,14 @@ pub(crate) struct HeadIndex {
 }
 
 /// A field's name and value as byte ranges of the head (a head is at most [`MAX_HEAD_BYTES`]).
+#[cfg(feature = "alloc")]
 #[derive(Clone, Copy, Debug, Default)]
 struct FieldSpan {
     name: (u16, u16),
     value: (u16, u16),
 }
 
+#[cfg(feature = "alloc")]
 impl<'b> ResponseHead<'b> {
     /// This head as positions in `bytes`, the buffer it was parsed from; `None` if a field does
     /// not lie within `bytes` (e.g. a head built with [`with_header`](Self::with_header)).
@@ -668,6 +672,7 @@ impl<'b> ResponseHead<'b> {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl HeadIndex {
     /// The head again, borrowing `bytes`, which must be the bytes it was indexed from; fields
     /// that do not fit them (other bytes were passed) are left out.
@@ -2487,8 +2492,11 @@ mod tests {
                     assert!(n <= avail && n <= MAX_HEAD_BYTES);
                     assert!((100..=599).contains(&head.status));
                     // Kept as an index and rebuilt, it is the same head, without a parse.
-                    let index = head.index(&input[..n]).expect("fields lie in the head");
-                    assert_eq!(index.head(&input[..n]), head);
+                    #[cfg(feature = "alloc")]
+                    {
+                        let index = head.index(&input[..n]).expect("fields lie in the head");
+                        assert_eq!(index.head(&input[..n]), head);
+                    }
                     break (head.status, head.framing, n);
                 }
                 None if avail == input.len() => return Ok(None),
@@ -2528,6 +2536,7 @@ mod tests {
 
     const CASES: usize = 20_000;
 
+    #[cfg(feature = "alloc")]
     #[test]
     fn an_index_needs_the_bytes_it_was_taken_from() {
         let bytes = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nX-A: b\r\n\r\n";
