@@ -182,9 +182,11 @@ fn main() -> ExitCode {
         eprintln!("{banner}");
         run_events(&emu, events, cli.init_timeout, cli.fail_on_function_error)
     } else {
+        // Listening before the banner, which callers may take as the go-ahead to signal us.
+        let signals = ShutdownSignals::install();
         println!("{banner}");
         let _ = std::io::stdout().flush();
-        wait_for_shutdown_signal();
+        signals.wait();
         eprintln!("lambda-emulator: stopping");
         match emu.stop() {
             Ok(()) => ExitCode::SUCCESS,
@@ -359,30 +361,42 @@ fn split_events(text: &str, source: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(events)
 }
 
-/// Block until Ctrl-C or SIGTERM.
-fn wait_for_shutdown_signal() {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("lambda-emulator: cannot wait for signals: {err}");
-            return;
-        }
-    };
-    runtime.block_on(async {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+/// SIGTERM and Ctrl-C, listened for from [`ShutdownSignals::install`] on.
+struct ShutdownSignals {
+    runtime: Option<tokio::runtime::Runtime>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn install() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| eprintln!("lambda-emulator: cannot wait for signals: {err}"))
+            .ok();
+        let term = runtime.as_ref().and_then(|runtime| {
+            let _guard = runtime.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+        });
+        Self { runtime, term }
+    }
+
+    /// Returns at the first SIGTERM or Ctrl-C.
+    fn wait(self) {
+        let Self { runtime, term } = self;
+        let Some(runtime) = runtime else { return };
+        runtime.block_on(async {
+            match term {
+                Some(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    });
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        });
+    }
 }
