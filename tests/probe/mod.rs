@@ -7,7 +7,8 @@
 //! - `{"probe":"panic","message":M}`: panics with M;
 //! - `{"probe":"sleep","ms":N}`: awaits N ms (the executor's timer), then echoes;
 //! - `{"probe":"block","ms":N}`: blocks its thread with `std::thread::sleep`, then echoes;
-//! - `{"probe":"alloc","mb":N}`: allocates and touches N MiB, holds it for the invocation;
+//! - `{"probe":"alloc","mb":N,"hold_ms":M}`: allocates and touches N MiB, then holds it for M ms
+//!   (default 0) with the thread blocked;
 //! - `{"probe":"big","bytes":N}`: returns a JSON string of N bytes;
 //! - `{"probe":"context"}`: returns the `Context` and the `AWS_*` environment it saw.
 //!
@@ -93,6 +94,7 @@ impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
                 for page in held.chunks_mut(4096) {
                     page[0] = 1;
                 }
+                std::thread::sleep(std::time::Duration::from_millis(num("hold_ms")));
                 let touched: usize = held.chunks(4096).map(|p| usize::from(p[0])).sum();
                 Ok(json!({"touched_pages": touched}))
             }

@@ -353,7 +353,11 @@ fn second_response_before_next_gets_403() {
     let result = emu.invoke(br#"{"twice":1}"#).unwrap();
     assert_eq!(result.outcome, Outcome::Response);
     assert_eq!(result.body, br#"{"twice":1}"#);
-    assert!(emu.wait_until(WAIT, |e| posts(e, Endpoint::Response).len() == 2));
+    // A call is recorded when it arrives and again, with its status, when it is answered.
+    assert!(emu.wait_until(WAIT, |e| {
+        let posts = posts(e, Endpoint::Response);
+        posts.len() == 2 && posts.iter().all(|c| c.status.is_some())
+    }));
     let statuses: Vec<_> = posts(&emu, Endpoint::Response)
         .iter()
         .map(|c| (c.request_id.clone().unwrap(), c.status))

@@ -57,7 +57,8 @@ fn blocked_handler_timeout(bin: &str) {
 
 fn out_of_memory(bin: &str) {
     let emu = start_probe(bin, |o| o.memory_mb(128));
-    let r = invoke(&emu, br#"{"probe":"alloc","mb":256}"#);
+    // Held, so that the watchdog's 10 ms sampling sees it however busy the machine is.
+    let r = invoke(&emu, br#"{"probe":"alloc","mb":256,"hold_ms":1000}"#);
     assert_eq!(
         r.error_type().as_deref(),
         Some("Runtime.OutOfMemory"),
@@ -98,7 +99,14 @@ fn sigterm_during_invocation(bin: &str) {
                 .is_some_and(|c| c.status == Some(200))),
             "the invocation started"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        // The runtime handles SIGTERM from the first invocation on; before that, the signal's
+        // default action would kill it.
+        assert!(
+            emu.wait_until(Duration::from_secs(10), |e| e
+                .pid()
+                .is_some_and(catches_sigterm)),
+            "the SIGTERM handler is installed"
+        );
         emu.signal(Signal::Term).unwrap();
         let r = running.join().unwrap();
         assert_eq!(
@@ -125,6 +133,16 @@ fn sigterm_during_invocation(bin: &str) {
         "{}",
         emu.log_text()
     );
+}
+
+/// Whether process `pid` has a handler for SIGTERM (`SigCgt` in `/proc/PID/status`).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
 }
 
 /// SIGTERM with a shutdown hook that hangs or panics: the process still exits 0, after the
