@@ -144,7 +144,7 @@ pub(crate) struct State {
     next_calls: u64,
     pub(crate) process: Proc,
     pub(crate) starts: u64,
-    pending_init_error: Option<(Bytes, String)>,
+    pending_init_error: Option<(u64, Bytes, String)>,
     pub(crate) calls: Vec<RuntimeCall>,
     call_seq: u64,
     pub(crate) logs: Vec<LogLine>,
@@ -277,9 +277,19 @@ impl Shared {
                     })
                     .abort_handle(),
             );
-            if let Some((body, content_type)) = st.pending_init_error.take() {
-                // The error of an init that failed while nobody was waiting.
+            if let Some((seq, body, content_type)) = st.pending_init_error.take() {
+                // The error of an init that failed while nobody was waiting. As with every
+                // post, the invoker hears of it once the `/init/error` call is on record.
+                let recorded = st
+                    .calls
+                    .iter()
+                    .any(|c| c.seq == seq && (c.status.is_some() || c.abandoned));
+                let deferring = st.deferring;
+                if !recorded {
+                    st.deferring = Some(seq);
+                }
                 self.finish_init_error(st, &id, body.to_vec(), content_type);
+                st.deferring = deferring;
                 continue;
             }
             st.ready.push_back(id);
@@ -504,7 +514,7 @@ impl Shared {
         }
         let waiting: Vec<String> = st.ready.iter().cloned().collect();
         if waiting.is_empty() {
-            st.pending_init_error = Some((Bytes::from(body), content_type));
+            st.pending_init_error = Some((seq, Bytes::from(body), content_type));
         } else {
             st.deferring = Some(seq);
             for id in waiting {
