@@ -408,7 +408,7 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(hook) = hook {
-            // A flag and a condition variable, not a channel: std's channels add about 15 KiB.
+            // A flag and a condition variable, not a channel: std's channels add about 27 KiB.
             let done = Arc::new(Finished::default());
             let finished = HookFinished(done.clone());
             let spawned = std::thread::Builder::new()
