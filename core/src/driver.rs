@@ -604,8 +604,8 @@ async fn send_and_receive<E: Executor>(
 
 /// Reads the body that follows the head in `buf[..filled]`: into `event` if `collect` (at most
 /// `MAX_PAYLOAD_BYTES + 1` bytes), discarded otherwise (`event` is then left as it is: keeping
-/// its length spares zero-filling it again for the next event of that size). Returns its length and whether the
-/// connection can carry another request (all of the body read, nothing after it).
+/// its length spares zero-filling it again for the next event of that size). Returns its length
+/// and whether the connection can carry another request (all of the body read, nothing after it).
 async fn read_body<C: Connection>(
     c: &mut C,
     buf: &mut Vec<u8>,
