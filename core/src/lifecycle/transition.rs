@@ -50,6 +50,15 @@ pub(super) enum LaneState {
 }
 
 impl LaneState {
+    /// About to post `post` for `inv`.
+    fn report(inv: Invocation, post: Post) -> Self {
+        Self::Report {
+            inv,
+            post,
+            io: Io::Due,
+        }
+    }
+
     pub(super) fn phase(&self) -> Phase {
         match self {
             Self::Init => Phase::Init,
@@ -246,11 +255,7 @@ impl<const LANES: usize> State<LANES> {
                     (413, Post::Response { len }) => {
                         log::warn!("[{id}] response of {len} bytes refused as too large (413)");
                         let post = Post::Error(ErrorCause::ResponseTooLarge { len });
-                        LaneState::Report {
-                            inv: inv.clone(),
-                            post,
-                            io: Io::Due,
-                        }
+                        LaneState::report(inv.clone(), post)
                     }
                     (410, _) => {
                         log::warn!("[{id}] report refused: the invocation timed out (410)");
@@ -311,15 +316,7 @@ impl<const LANES: usize> State<LANES> {
                 inv.request_id
             );
             let post = Post::Error(ErrorCause::EventTooLarge { len: body_len });
-            self.set(
-                lane,
-                INPUT,
-                LaneState::Report {
-                    inv,
-                    post,
-                    io: Io::Due,
-                },
-            );
+            self.set(lane, INPUT, LaneState::report(inv, post));
             return;
         }
         let warned = &mut self.warned_deadline;
@@ -382,15 +379,7 @@ impl<const LANES: usize> State<LANES> {
         self.lanes[lane].failures = 0;
         log::warn!("[{}] the event's body was cut off", inv.request_id);
         let post = Post::Error(ErrorCause::EventTruncated);
-        self.set(
-            lane,
-            INPUT,
-            LaneState::Report {
-                inv,
-                post,
-                io: Io::Due,
-            },
-        );
+        self.set(lane, INPUT, LaneState::report(inv, post));
         Ok(())
     }
 
@@ -466,11 +455,7 @@ impl<const LANES: usize> State<LANES> {
             HandlerOutcome::Ok { len } => Post::Response { len },
             HandlerOutcome::Failed => Post::Error(ErrorCause::Handler),
         };
-        let next = LaneState::Report {
-            inv: inv.clone(),
-            post,
-            io: Io::Due,
-        };
+        let next = LaneState::report(inv.clone(), post);
         self.clock(now);
         self.set(lane, INPUT, next);
         Ok(())
@@ -496,11 +481,7 @@ impl<const LANES: usize> State<LANES> {
                     margin_ms: self.options.timeout_margin_ms,
                 };
                 let post = Post::Error(cause);
-                let next = LaneState::Report {
-                    inv: inv.clone(),
-                    post,
-                    io: Io::Due,
-                };
+                let next = LaneState::report(inv.clone(), post);
                 self.set(lane, InputKind::TimerFired, next);
             } else {
                 state.set_io(Io::Due);
