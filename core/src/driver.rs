@@ -17,6 +17,7 @@ use core::fmt;
 use core::future::{Future, poll_fn};
 use core::pin::Pin;
 use core::task::Poll;
+use core::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,8 +51,10 @@ pub trait Executor {
         endpoint: &Endpoint,
     ) -> impl Future<Output = Result<Self::Connection, Self::Error>>;
 
-    /// Completes once the wall clock reaches `deadline` (at once if it has passed).
-    fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()>;
+    /// Completes after `duration` (at once if it is zero). The driver computes it from the
+    /// machine's next wake-up and [`Executor::now`]; an early or late wake-up is harmless, since
+    /// the machine compares the clock with its timers.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
 
     /// The wall-clock time.
     fn now(&self) -> EpochMillis;
@@ -216,7 +219,7 @@ where
         };
 
         // 2. Wait for the first lane to finish its task, or for the timer.
-        let mut sleep = until.map(|t| Box::pin(exec.sleep_until(t)));
+        let mut sleep = until.map(|t| Box::pin(exec.sleep(t.duration_since(exec.now()))));
         let done = poll_fn(|cx| {
             for k in 0..lanes {
                 let lane = (cursor + k) % lanes;

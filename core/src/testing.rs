@@ -431,7 +431,8 @@ impl Executor for MemoryExecutor {
         })
     }
 
-    fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()> {
+    fn sleep(&self, duration: core::time::Duration) -> impl Future<Output = ()> {
+        let deadline = EpochMillis::now().saturating_add(duration.as_millis() as u64);
         let mut armed = false;
         poll_fn(move |cx| {
             let now = EpochMillis::now();

@@ -48,6 +48,11 @@ impl EpochMillis {
         Self(self.0.saturating_sub(ms))
     }
 
+    /// The time from `earlier` to `self`, or zero if `earlier` is later.
+    pub const fn duration_since(self, earlier: Self) -> core::time::Duration {
+        core::time::Duration::from_millis(self.millis_since(earlier))
+    }
+
     /// Milliseconds from `earlier` to `self`, or 0 if `earlier` is later.
     pub const fn millis_since(self, earlier: Self) -> u64 {
         self.0.saturating_sub(earlier.0)

@@ -35,9 +35,8 @@ impl Executor for BlockingRuntime {
         Ok(BlockingConnection(stream))
     }
 
-    fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()> {
-        let ms = deadline.millis_since(EpochMillis::now());
-        futures_timer::Delay::new(Duration::from_millis(ms))
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        futures_timer::Delay::new(duration)
     }
 
     fn now(&self) -> EpochMillis {

@@ -63,9 +63,8 @@ impl Executor for SmolRuntime {
         Ok(SmolConnection(stream))
     }
 
-    fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()> {
-        let ms = deadline.millis_since(EpochMillis::now());
-        let timer = Timer::after(Duration::from_millis(ms));
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        let timer = Timer::after(duration);
         async move {
             timer.await;
         }

@@ -60,9 +60,8 @@ impl Executor for TokioRuntime {
         Ok(TokioConnection(stream))
     }
 
-    fn sleep_until(&self, deadline: EpochMillis) -> impl Future<Output = ()> {
-        let ms = deadline.millis_since(EpochMillis::now());
-        tokio::time::sleep(Duration::from_millis(ms))
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        tokio::time::sleep(duration)
     }
 
     fn now(&self) -> EpochMillis {
