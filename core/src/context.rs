@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::lifecycle::Invocation;
 use crate::time::EpochMillis;
-use crate::wire::ResponseHead;
+use crate::wire::{ResponseHead, header};
 
 /// The invocation's metadata, from the `/next` response headers, and the function's config.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -69,11 +69,11 @@ impl Context {
         Self {
             request_id: id.to_string(),
             deadline: invocation.deadline.map(|d| d.at()),
-            invoked_function_arn: text("Lambda-Runtime-Invoked-Function-Arn").unwrap_or_default(),
+            invoked_function_arn: text(header::INVOKED_FUNCTION_ARN).unwrap_or_default(),
             xray_trace_id: invocation.trace_id.as_ref().map(|t| t.as_str().to_string()),
-            client_context: json_header(head, "Lambda-Runtime-Client-Context", id),
-            identity: json_header(head, "Lambda-Runtime-Cognito-Identity", id),
-            tenant_id: text("Lambda-Runtime-Aws-Tenant-Id"),
+            client_context: json_header(head, header::CLIENT_CONTEXT, id),
+            identity: json_header(head, header::COGNITO_IDENTITY, id),
+            tenant_id: text(header::TENANT_ID),
             invocation_id: invocation
                 .invocation_id
                 .as_ref()

@@ -48,6 +48,7 @@ use crate::driver::{self, Connection, Executor};
 use crate::runner::Runner;
 use crate::time::EpochMillis;
 use crate::wire::Endpoint;
+use crate::wire::header::{FUNCTION_ERROR_TYPE, INVOCATION_ID, INVOKED_FUNCTION_ARN, REQUEST_ID};
 
 /// What one invocation produced: the response as JSON, or the error that was posted.
 pub type TestOutcome = Result<serde_json::Value, Diagnostic>;
@@ -246,12 +247,9 @@ impl FakeRuntimeApi {
             .collect();
         if !headers
             .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("Lambda-Runtime-Aws-Request-Id"))
+            .any(|(k, _)| k.eq_ignore_ascii_case(REQUEST_ID))
         {
-            h.push((
-                "Lambda-Runtime-Aws-Request-Id".to_string(),
-                request_id.to_string(),
-            ));
+            h.push((REQUEST_ID.to_string(), request_id.to_string()));
         }
         self.lock().queue.push_back(Queued {
             payload,
@@ -364,7 +362,7 @@ impl FakeRuntimeApi {
                 .collect();
             h.push(("Content-Type", "application/json"));
             h.push((
-                "Lambda-Runtime-Invoked-Function-Arn",
+                INVOKED_FUNCTION_ARN,
                 "arn:aws:lambda:us-east-1:000000000000:function:exec-test",
             ));
             return Some(http(200, &h, &payload));
@@ -386,8 +384,8 @@ impl FakeRuntimeApi {
         s.posts.push(RecordedPost {
             kind,
             request_id,
-            error_type: header("Lambda-Runtime-Function-Error-Type"),
-            invocation_id: header("Lambda-Runtime-Invocation-Id"),
+            error_type: header(FUNCTION_ERROR_TYPE),
+            invocation_id: header(INVOCATION_ID),
             body,
         });
         Some(http(202, &[], br#"{"status":"OK"}"#))

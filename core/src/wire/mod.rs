@@ -41,11 +41,13 @@
 //! ```
 //!
 //! One file per concern: the address ([`Endpoint`]), request heads ([`Request`]), response heads
-//! ([`parse_head`], [`ResponseHead`]) and bodies ([`BodyDecoder`]); this file holds what they
-//! share (the bounds, [`WireError`], the decimal helpers).
+//! ([`parse_head`], [`ResponseHead`]), bodies ([`BodyDecoder`]) and the `Lambda-Runtime-*`
+//! header names ([`header`]); this file holds what they share (the bounds, [`WireError`], the
+//! decimal helpers).
 
 mod body;
 mod endpoint;
+pub mod header;
 mod request;
 mod response;
 

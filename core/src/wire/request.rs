@@ -1,6 +1,6 @@
 //! [`Request`]: the request heads the runtime sends, written into a caller's buffer.
 
-use super::{API_VERSION, Endpoint, format_decimal};
+use super::{API_VERSION, Endpoint, format_decimal, header};
 use crate::error::BufferTooSmall;
 use crate::error_type::ErrorType;
 use crate::id::{InvocationId, RequestId};
@@ -144,12 +144,14 @@ impl Request<'_> {
         out.put(format_decimal(content_length as u64, &mut digits));
         out.put("\r\n");
         if let Some(error_type) = error_type {
-            out.put("Lambda-Runtime-Function-Error-Type: ");
+            out.put(header::FUNCTION_ERROR_TYPE);
+            out.put(": ");
             out.put(error_type.as_str());
             out.put("\r\n");
         }
         if let Some(invocation_id) = invocation_id {
-            out.put("Lambda-Runtime-Invocation-Id: ");
+            out.put(header::INVOCATION_ID);
+            out.put(": ");
             out.put(invocation_id.as_str());
             out.put("\r\n");
         }

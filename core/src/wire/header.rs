@@ -1,0 +1,80 @@
+//! The names of the Runtime API's `Lambda-Runtime-*` header fields, in one place.
+//!
+//! Header names are case-insensitive ([`ResponseHead::header`](super::ResponseHead::header)
+//! compares them so); these are spelled as the Lambda documentation spells them, which is also
+//! how [`Request::encode`](super::Request::encode) writes them.
+//!
+//! On the `/next` response (read by the lifecycle and, with `alloc`, the handler's `Context`):
+//! [`REQUEST_ID`], [`DEADLINE_MS`], [`INVOKED_FUNCTION_ARN`], [`TRACE_ID`], [`CLIENT_CONTEXT`],
+//! [`COGNITO_IDENTITY`], [`TENANT_ID`], [`INVOCATION_ID`]. On the runtime's requests (written by
+//! [`Request`](super::Request)): [`FUNCTION_ERROR_TYPE`], [`INVOCATION_ID`]. The streaming-response
+//! headers [`FUNCTION_RESPONSE_MODE`] and [`FUNCTION_ERROR_BODY`] are named for emulators and
+//! tests: this runtime posts buffered responses and sends neither.
+
+/// `/next` response: the invocation's request id, which names it in the `/response` and `/error`
+/// paths.
+pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
+
+/// `/next` response: the invocation's deadline, in Unix-epoch milliseconds.
+pub const DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
+
+/// `/next` response: the ARN of the function, version or alias that was invoked.
+pub const INVOKED_FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
+
+/// `/next` response: the X-Ray trace header (`Root=…;Parent=…;Sampled=…`).
+pub const TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
+
+/// `/next` response: the client context (JSON) a mobile SDK caller sent.
+pub const CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
+
+/// `/next` response: the Cognito identity (JSON) of a mobile SDK caller.
+pub const COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
+
+/// `/next` response: the tenant id of an invocation of a tenant-isolated function.
+pub const TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
+
+/// `/next` response and the runtime's `/response` and `/error` requests: a per-invoke nonce,
+/// echoed on the posts of the invocation that carried it.
+pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
+
+/// The runtime's `/error` and `/init/error` requests: the error type (`Function.HandlerError`,
+/// `Runtime.HandlerTimeout`, …).
+pub const FUNCTION_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+
+/// A `/response` request: `streaming` for a streamed response (not sent by this runtime).
+pub const FUNCTION_RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
+
+/// A trailer of a streamed `/response` request: the base64 error body of a stream that failed
+/// mid-way, next to a [`FUNCTION_ERROR_TYPE`] trailer (not sent by this runtime).
+pub const FUNCTION_ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_runtime_api_tokens() {
+        let all = [
+            REQUEST_ID,
+            DEADLINE_MS,
+            INVOKED_FUNCTION_ARN,
+            TRACE_ID,
+            CLIENT_CONTEXT,
+            COGNITO_IDENTITY,
+            TENANT_ID,
+            INVOCATION_ID,
+            FUNCTION_ERROR_TYPE,
+            FUNCTION_RESPONSE_MODE,
+            FUNCTION_ERROR_BODY,
+        ];
+        for (i, name) in all.iter().enumerate() {
+            assert!(name.starts_with("Lambda-Runtime-"), "{name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+                "{name}"
+            );
+            let clash = all[..i].iter().any(|n| n.eq_ignore_ascii_case(name));
+            assert!(!clash, "{name} twice");
+        }
+    }
+}
