@@ -1,46 +1,15 @@
 //! Error types of the core, one flat enum per failure domain.
 //!
-//! All are small, `Copy + Eq` and carry no strings, so they cost nothing on `no_std`.
+//! All are small, `Copy + Eq` and carry no strings, so they cost nothing on `no_std`. Each lives
+//! where it arises and is re-exported here: [`RemoteError`] in [`id`](crate::id) (what reading
+//! the Runtime API's headers returns), [`BufferTooSmall`] in [`wire`](crate::wire) (what
+//! [`Request::encode`](crate::wire::Request::encode) returns). [`Misuse`] is defined here.
 
 use core::fmt;
 
+pub use crate::id::RemoteError;
 use crate::lifecycle::{InputKind, Phase};
-
-/// The Runtime API sent something malformed or unexpected.
-///
-/// The machine logs these and carries on (the invocation is reported where it can be); they are
-/// returned so that a driver or test can see what happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RemoteError {
-    /// A `/next` response without `Lambda-Runtime-Aws-Request-Id`.
-    MissingRequestId,
-    /// A request id that is empty, too long or has bytes that must not go into a URL path.
-    InvalidRequestId,
-    /// A `Lambda-Runtime-Invocation-Id` that must not be echoed in a header.
-    InvalidInvocationId,
-    /// A `Lambda-Runtime-Trace-Id` that is not visible ASCII or is too long.
-    InvalidTraceId,
-    /// A status code the endpoint is not expected to return, or an error status.
-    UnexpectedStatus(u16),
-    /// The event on `/next` is larger than [`crate::lifecycle::MAX_PAYLOAD_BYTES`].
-    EventTooLarge,
-}
-
-impl fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MissingRequestId => f.write_str("missing request id header"),
-            Self::InvalidRequestId => f.write_str("invalid request id header"),
-            Self::InvalidInvocationId => f.write_str("invalid invocation id header"),
-            Self::InvalidTraceId => f.write_str("invalid trace id header"),
-            Self::UnexpectedStatus(s) => write!(f, "unexpected status {s}"),
-            Self::EventTooLarge => f.write_str("event payload too large"),
-        }
-    }
-}
-
-impl core::error::Error for RemoteError {}
+pub use crate::wire::BufferTooSmall;
 
 /// An input that is illegal in the current state: a bug in the code driving the machine.
 ///
@@ -75,18 +44,3 @@ impl fmt::Display for Misuse {
 }
 
 impl core::error::Error for Misuse {}
-
-/// A caller-provided buffer is too small; `required` bytes would fit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BufferTooSmall {
-    /// The size that would have been enough.
-    pub required: usize,
-}
-
-impl fmt::Display for BufferTooSmall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "buffer too small, {} bytes required", self.required)
-    }
-}
-
-impl core::error::Error for BufferTooSmall {}

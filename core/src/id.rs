@@ -5,10 +5,11 @@
 //! and `-`, `_`, `.`, `:` are accepted, `..` is rejected, and the length is at most
 //! [`MAX_ID_LEN`]. Anything else (`/`, `%`, spaces, CR/LF, non-ASCII) is refused, so a hostile
 //! or broken Runtime API can never make the runtime send a request to a path of its choosing.
+//!
+//! [`RemoteError`], what a header that fails these checks (or any other malformed or unexpected
+//! Runtime API response) gives, lives here too, so this module imports nothing of the crate.
 
 use core::fmt;
-
-use crate::error::RemoteError;
 
 /// The longest request or invocation id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 128;
@@ -112,6 +113,42 @@ impl fmt::Debug for TraceId {
         fmt::Debug::fmt(self.as_str(), f)
     }
 }
+
+/// The Runtime API sent something malformed or unexpected.
+///
+/// The machine logs these and carries on (the invocation is reported where it can be); they are
+/// returned so that a driver or test can see what happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// A `/next` response without `Lambda-Runtime-Aws-Request-Id`.
+    MissingRequestId,
+    /// A request id that is empty, too long or has bytes that must not go into a URL path.
+    InvalidRequestId,
+    /// A `Lambda-Runtime-Invocation-Id` that must not be echoed in a header.
+    InvalidInvocationId,
+    /// A `Lambda-Runtime-Trace-Id` that is not visible ASCII or is too long.
+    InvalidTraceId,
+    /// A status code the endpoint is not expected to return, or an error status.
+    UnexpectedStatus(u16),
+    /// The event on `/next` is larger than [`crate::lifecycle::MAX_PAYLOAD_BYTES`].
+    EventTooLarge,
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingRequestId => f.write_str("missing request id header"),
+            Self::InvalidRequestId => f.write_str("invalid request id header"),
+            Self::InvalidInvocationId => f.write_str("invalid invocation id header"),
+            Self::InvalidTraceId => f.write_str("invalid trace id header"),
+            Self::UnexpectedStatus(s) => write!(f, "unexpected status {s}"),
+            Self::EventTooLarge => f.write_str("event payload too large"),
+        }
+    }
+}
+
+impl core::error::Error for RemoteError {}
 
 #[cfg(test)]
 mod tests {

@@ -55,7 +55,7 @@ use core::fmt;
 
 pub use body::{BodyDecoder, Decoded, MAX_CHUNK_SIZE_LINE};
 pub use endpoint::{Endpoint, EndpointError, MAX_AUTHORITY_LEN, MAX_PREFIX_LEN};
-pub use request::{Request, USER_AGENT};
+pub use request::{BufferTooSmall, Request, USER_AGENT};
 #[cfg(feature = "alloc")]
 pub(crate) use response::HeadIndex;
 pub use response::{Framing, ResponseHead, parse_head};

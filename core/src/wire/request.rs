@@ -1,7 +1,8 @@
 //! [`Request`]: the request heads the runtime sends, written into a caller's buffer.
 
+use core::fmt;
+
 use super::{API_VERSION, Endpoint, format_decimal, header};
-use crate::error::BufferTooSmall;
 use crate::error_type::ErrorType;
 use crate::id::{InvocationId, RequestId};
 
@@ -158,6 +159,21 @@ impl Request<'_> {
         out.put("\r\n");
     }
 }
+
+/// A caller-provided buffer is too small; `required` bytes would fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferTooSmall {
+    /// The size that would have been enough.
+    pub required: usize,
+}
+
+impl fmt::Display for BufferTooSmall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "buffer too small, {} bytes required", self.required)
+    }
+}
+
+impl core::error::Error for BufferTooSmall {}
 
 /// A writer that copies what fits and counts everything, so one code path gives both the bytes
 /// and the exact length needed.
