@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::format_decimal;
+use super::{format_decimal, parse_decimal};
 
 /// The longest `host:port` an [`Endpoint`] accepts, in bytes (brackets of an IPv6 host included).
 pub const MAX_AUTHORITY_LEN: usize = 255;
@@ -194,16 +194,14 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), EndpointErro
     }
 }
 
+/// At most five decimal digits, 1 to 65535.
 fn parse_port(text: &str) -> Result<u16, EndpointError> {
-    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.len() > 5 {
         return Err(EndpointError::InvalidPort);
     }
-    let value = text.bytes().fold(0u32, |acc, b| {
-        acc.saturating_mul(10).saturating_add(u32::from(b - b'0'))
-    });
-    match u16::try_from(value) {
-        Ok(0) | Err(_) => Err(EndpointError::InvalidPort),
-        Ok(port) => Ok(port),
+    match parse_decimal(text.as_bytes()).map(u16::try_from) {
+        Some(Ok(port)) if port > 0 => Ok(port),
+        _ => Err(EndpointError::InvalidPort),
     }
 }
 

@@ -132,7 +132,11 @@ impl fmt::Display for WireError {
 
 impl core::error::Error for WireError {}
 
-/// A non-empty run of ASCII digits that fits in a `u64`; `None` on anything else or overflow.
+/// A non-empty run of ASCII digits that fits in a `u64`; `None` on anything else (a sign,
+/// whitespace, an empty value) or overflow.
+///
+/// The crate's one decimal parser: `Content-Length`, an [`Endpoint`]'s port and
+/// `Lambda-Runtime-Deadline-Ms` are all read with it.
 pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
@@ -175,6 +179,27 @@ mod tests {
             let base = window.as_ptr() as usize;
             let at = out.data.as_ptr() as usize;
             assert!(at >= base && at + out.data.len() <= base + out.consumed);
+        }
+    }
+
+    #[test]
+    fn parse_decimal_edges() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"007"), Some(7));
+        assert_eq!(parse_decimal(b"1700000003000"), Some(1_700_000_003_000));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"18446744073709551616",
+            b"+1",
+            b"-1",
+            b" 1",
+            b"1 ",
+            b"1.5",
+            b"0x10",
+            "\u{661}".as_bytes(),
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
     }
 
