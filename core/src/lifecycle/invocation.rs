@@ -1,0 +1,60 @@
+//! [`Invocation`]: the metadata of one invocation, read from the head of its `/next` response.
+
+use crate::id::{InvocationId, RemoteError, RequestId, TraceId};
+use crate::time::{Deadline, EpochMillis};
+use crate::wire::{ResponseHead, header, parse_decimal};
+
+/// The metadata of one invocation, copied out of the `/next` response headers.
+///
+/// The event payload stays with the driver; everything here is bounded and `no_std`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Invocation {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub request_id: RequestId,
+    /// `Lambda-Runtime-Invocation-Id`, echoed on the `/response` or `/error` of this invocation.
+    pub invocation_id: Option<InvocationId>,
+    /// `Lambda-Runtime-Deadline-Ms`, if present and a number.
+    pub deadline: Option<Deadline>,
+    /// `Lambda-Runtime-Trace-Id`, if present and well-formed.
+    pub trace_id: Option<TraceId>,
+}
+
+impl Invocation {
+    /// Reads the invocation headers of a `/next` response.
+    ///
+    /// Only a missing or invalid request id is an error; a malformed deadline, trace id or
+    /// invocation id is dropped (and logged) so that the invocation still runs.
+    pub fn from_head(head: &ResponseHead<'_>) -> Result<Self, RemoteError> {
+        let request_id = match head.header(header::REQUEST_ID) {
+            None => return Err(RemoteError::MissingRequestId),
+            Some(v) => RequestId::parse(v)?,
+        };
+        let invocation_id = non_empty(head.header(header::INVOCATION_ID))
+            .and_then(|v| ok_or_log(InvocationId::parse(v), &request_id));
+        let trace_id = non_empty(head.header(header::TRACE_ID))
+            .and_then(|v| ok_or_log(TraceId::parse(v), &request_id));
+        let deadline = non_empty(head.header(header::DEADLINE_MS)).and_then(|v| {
+            let parsed = parse_decimal(v).map(|ms| Deadline(EpochMillis(ms)));
+            if parsed.is_none() {
+                log::warn!("[{request_id}] ignoring unparsable {}", header::DEADLINE_MS);
+            }
+            parsed
+        });
+        Ok(Self {
+            request_id,
+            invocation_id,
+            deadline,
+            trace_id,
+        })
+    }
+}
+
+fn non_empty(v: Option<&[u8]>) -> Option<&[u8]> {
+    v.filter(|v| !v.is_empty())
+}
+
+fn ok_or_log<T>(r: Result<T, RemoteError>, id: &RequestId) -> Option<T> {
+    r.map_err(|e| log::warn!("[{id}] ignoring header: {e}"))
+        .ok()
+}
