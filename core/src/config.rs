@@ -143,11 +143,61 @@ impl Config {
         }
     }
 
-    /// The lifecycle options this configuration asks for.
+    /// The lifecycle options this configuration asks for (watched when the watchdog is on,
+    /// which needs `std`).
     pub fn lifecycle_options(&self) -> crate::lifecycle::Options {
         crate::lifecycle::Options::new()
             .lanes(self.max_concurrency)
             .timeout_margin_ms(self.timeout_margin_ms)
+            .watched(self.watchdog && cfg!(feature = "std"))
+    }
+}
+
+/// Code to run when the environment shuts down (SIGTERM).
+pub(crate) type ShutdownHook = alloc::boxed::Box<dyn FnOnce() + Send>;
+
+/// What a [`Builder`](crate::Builder) sets: overrides of the environment's configuration, and
+/// the shutdown hook.
+#[cfg(feature = "std")]
+#[derive(Default)]
+pub(crate) struct Settings {
+    pub(crate) timeout_margin_ms: Option<u64>,
+    pub(crate) watchdog: Option<bool>,
+    pub(crate) memory_threshold_percent: Option<u8>,
+    pub(crate) shutdown_timeout_ms: Option<u64>,
+    pub(crate) on_shutdown: Option<ShutdownHook>,
+}
+
+#[cfg(feature = "std")]
+impl Settings {
+    /// `config` with these settings applied over it.
+    pub(crate) fn apply(&self, mut config: Config) -> Config {
+        if let Some(ms) = self.timeout_margin_ms {
+            config.timeout_margin_ms = ms;
+        }
+        if let Some(on) = self.watchdog {
+            config.watchdog = on;
+        }
+        if let Some(percent) = self.memory_threshold_percent {
+            config.memory_threshold_percent = percent.min(100);
+        }
+        if let Some(ms) = self.shutdown_timeout_ms {
+            config.shutdown_timeout_ms = ms;
+        }
+        config
+    }
+}
+
+#[cfg(feature = "std")]
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("timeout_margin_ms", &self.timeout_margin_ms)
+            .field("watchdog", &self.watchdog)
+            .field("memory_threshold_percent", &self.memory_threshold_percent)
+            .field("shutdown_timeout_ms", &self.shutdown_timeout_ms)
+            .field("on_shutdown", &self.on_shutdown.is_some())
+            .finish()
     }
 }
 

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error_type::ErrorType;
 use crate::lifecycle::{ErrorCause, MAX_PAYLOAD_BYTES};
+use crate::time::Deadline;
 
 /// An error report: `{"errorType": …, "errorMessage": …, "stackTrace": […]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,39 +108,47 @@ impl Diagnostic {
     /// The diagnostic for an error the lifecycle detected. `None` for
     /// [`ErrorCause::Handler`], whose diagnostic the driver already holds.
     pub fn from_cause(cause: ErrorCause) -> Option<Self> {
-        Some(match cause {
+        let error_type = cause.error_type()?;
+        let message = match cause {
             ErrorCause::Handler => return None,
             ErrorCause::Timeout {
                 deadline,
                 margin_ms,
-            } => Self::new(
-                ErrorType::TIMEOUT,
-                format!(
-                    "the handler did not finish within {margin_ms} ms of the invocation's \
-                     deadline ({} ms since the epoch) and was stopped",
-                    deadline.at().as_millis()
-                ),
+            } => timeout_message(deadline, margin_ms),
+            ErrorCause::BlockedTimeout {
+                deadline,
+                margin_ms,
+            } => {
+                let mut m = timeout_message(deadline, margin_ms);
+                m.push_str(" (the handler is blocking its thread)");
+                m
+            }
+            ErrorCause::ResponseTooLarge { len } => format!(
+                "the response is {len} bytes; a buffered response may be at most \
+                 {MAX_PAYLOAD_BYTES} bytes"
             ),
-            ErrorCause::ResponseTooLarge { len } => Self::new(
-                ErrorType::RESPONSE_TOO_LARGE,
-                format!(
-                    "the response is {len} bytes; a buffered response may be at most \
-                     {MAX_PAYLOAD_BYTES} bytes"
-                ),
+            ErrorCause::EventTruncated => {
+                "the event's body was cut off before it was complete; the handler was not called"
+                    .into()
+            }
+            ErrorCause::EventTooLarge { len } => format!(
+                "the event is over {} bytes ({len} read); at most {MAX_PAYLOAD_BYTES} are \
+                 accepted",
+                len.min(MAX_PAYLOAD_BYTES as u64)
             ),
-            ErrorCause::EventTruncated => Self::new(
-                ErrorType::TRUNCATED_EVENT,
-                "the event's body was cut off before it was complete; the handler was not called",
+            ErrorCause::OutOfMemory {
+                used_mb,
+                size_mb,
+                threshold_percent,
+            } => format!(
+                "the process uses {used_mb} MiB of the function's {size_mb} MiB, over the \
+                 {threshold_percent} % threshold; the environment exits so that Lambda replaces it"
             ),
-            ErrorCause::EventTooLarge { len } => Self::new(
-                ErrorType::EVENT_TOO_LARGE,
-                format!(
-                    "the event is over {} bytes ({len} read); at most {MAX_PAYLOAD_BYTES} are \
-                     accepted",
-                    len.min(MAX_PAYLOAD_BYTES as u64)
-                ),
-            ),
-        })
+            ErrorCause::Shutdown => {
+                "the execution environment was shut down (SIGTERM) while the invocation ran".into()
+            }
+        };
+        Some(Self::new(error_type, message))
     }
 
     /// The JSON body.
@@ -147,6 +156,14 @@ impl Diagnostic {
         // Serialising strings and a list of strings into a Vec cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
+}
+
+fn timeout_message(deadline: Deadline, margin_ms: u64) -> String {
+    format!(
+        "the handler did not finish within {margin_ms} ms of the invocation's deadline ({} ms \
+         since the epoch) and was stopped",
+        deadline.at().as_millis()
+    )
 }
 
 impl fmt::Display for Diagnostic {

@@ -8,47 +8,53 @@
 //! leaves as a returned [`lifecycle::Action`]. So every transition is unit-tested without a
 //! socket, an executor or a sleep, and any executor can drive it.
 //!
+//! # Writing a function
+//!
+//! Implement [`Runner`] (or write an async closure) and start it with an adapter
+//! (`lambda-runtime-types-tokio`, `lambda-runtime-types-smol`): `run(MyRunner)`,
+//! `run_fn(async |event| …)`, or `builder()` with settings (timeout margin, watchdog, memory
+//! threshold, shutdown hook) and then either. A custom executor implements
+//! [`driver::Executor`] and [`driver::Connection`] (and [`BlockOn`] for the blocking forms) and
+//! uses the same [`Builder`].
+//!
 //! # The driving loop
 //!
-//! Any executor follows the same loop (written once, for all of them, in [`driver::run`]):
+//! Any executor follows the same loop (written once, for all of them, in [`driver`]):
 //!
 //! 1. Call [`Lifecycle::poll`](lifecycle::Lifecycle::poll) and carry out each action — run setup,
-//!    `GET /runtime/invocation/next`, start the handler, post a response or an error — until it
-//!    returns `Wait { until }` (or `Exit`).
+//!    `GET /runtime/invocation/next`, start the handler, claim an invocation from the watchdog,
+//!    post a response or an error — until it returns `Wait { until }` (or `Exit`).
 //! 2. Wait for the first of: an I/O result, a handler result, or the clock reaching `until`.
 //! 3. Feed it in with exactly one `handle_*` call, passing the current time, and go to 1.
 //!
 //! # The lifecycle
 //!
-//! Each lane (one per concurrent invocation) moves through these phases; the edges are the rows
-//! of [`lifecycle::TRANSITIONS`]:
-//!
-//! ```text
-//!            SetupDone              Response 200             HandlerDone
-//!   Init ───────────────▶ Poll ─────────────────▶ Run ───────────────────▶ Report
-//!    │                     ▲ ▲                     │                         │
-//!    │ SetupFailed         │ └─────────────────────┼────── Response 2xx/4xx ─┘
-//!    ▼                     │                       │ TimerFired (deadline − margin)
-//!  Report ──▶ Exit         │     Response 2xx/4xx  ▼
-//!  (init error)            └────────────────── Timeout (a late HandlerDone is dropped)
-//!
-//!   Run, Timeout ── ReportedElsewhere (the watchdog posted the timeout) ──▶ Poll
-//!   Poll ── Response 200 with a cut-off or oversized event ──▶ Report (its error)
-//!   any phase with a request in flight ── Response 5xx / too many TransportFailed ──▶ Exit
-//! ```
+//! Each lane (one per concurrent invocation) is in one [`Phase`](lifecycle::Phase) at a time and
+//! moves along the rows of [`lifecycle::TRANSITIONS`]; what each Runtime API status means is
+//! [`lifecycle::STATUS_POLICY`]. The [`lifecycle`] module shows both, rendered from the tables.
+//! What happens outside the executor (a handler blocking its thread, memory, SIGTERM) is decided
+//! by the watchdog's pure part in the same vocabulary ([`lifecycle::ErrorCause`],
+//! [`lifecycle::ExitReason`]) and carried out by its thread; a watched machine claims every
+//! invocation ([`lifecycle::Phase::Claim`]) before it posts, so each is reported exactly once.
 //!
 //! # Layers
 //!
-//! - [`time`], [`id`], [`error`], [`error_type`]: bounded, `no_std` building blocks;
-//! - [`wire`]: Runtime API request heads out, response heads and bodies in (on `httparse`);
-//! - [`lifecycle`]: the state machine;
-//! - with `alloc`: [`Runner`], [`LambdaEvent`], [`Context`], [`Config`], [`Diagnostic`], the
-//!   [`driver`], [`rotate`];
-//! - with `std`: [`Config::from_env`], `SystemTime` conversions, panic capture in the driver,
-//!   and [`testing`] (`exec_test` against an in-memory Runtime API).
+//! Each module imports only modules above it in this list:
+//!
+//! - [`time`], [`error_type`], [`id`] (with [`id::RemoteError`]): bounded, `no_std` building
+//!   blocks;
+//! - [`wire`]: Runtime API request heads out, response heads and bodies in (on `httparse`), one
+//!   file per concern, the header names in [`wire::header`];
+//! - [`lifecycle`]: the state machine, its tables and [`lifecycle::Misuse`];
+//! - with `alloc`: [`Config`], [`Context`], [`Diagnostic`], [`Runner`] and the other entry forms
+//!   ([`runner::Handler`]), the [`driver`] (its loop in `mod.rs`, exchanges with the Runtime API
+//!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`];
+//! - with `std`: [`Config::from_env`], the [`Builder`], `SystemTime` conversions, panic capture,
+//!   the watchdog (internal), and [`testing`] (`exec_test`, the in-memory Runtime API and the
+//!   virtual clock).
 //!
 //! Users normally depend on an adapter (`lambda-runtime-types-tokio` or
-//! `lambda-runtime-types-smol`), which re-exports this crate.
+//! `lambda-runtime-types-smol`), which re-exports what a function needs.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -58,6 +64,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod builder;
 #[cfg(feature = "alloc")]
 pub mod config;
 #[cfg(feature = "alloc")]
@@ -66,7 +74,6 @@ pub mod context;
 pub mod diagnostic;
 #[cfg(feature = "alloc")]
 pub mod driver;
-pub mod error;
 pub mod error_type;
 #[cfg(feature = "alloc")]
 pub mod event;
@@ -80,9 +87,11 @@ pub mod runner;
 pub mod testing;
 pub mod time;
 #[cfg(feature = "std")]
-pub mod watchdog;
+pub(crate) mod watchdog;
 pub mod wire;
 
+#[cfg(feature = "std")]
+pub use builder::{BlockOn, Builder};
 #[cfg(feature = "alloc")]
 pub use config::Config;
 #[cfg(feature = "alloc")]

@@ -1,5 +1,8 @@
 //! The user-facing API: implement [`Runner`] and hand it to an executor adapter.
 
+use core::fmt;
+use core::marker::PhantomData;
+
 use crate::context::Context;
 
 /// A Lambda function: `setup` once per execution environment, `run` once per invocation.
@@ -59,5 +62,90 @@ impl<'a, Event> LambdaEvent<'a, Event> {
     /// An invocation of `event`, e.g. to call [`Runner::run`] in a unit test.
     pub fn new(event: Event, region: &'a str, ctx: Context) -> Self {
         Self { event, region, ctx }
+    }
+}
+
+/// What the driver runs: set up once, then called per invocation. The three entry forms — a
+/// [`Runner`] type, a `Runner` value, a closure — all become one; implement it yourself only
+/// for a form of your own.
+#[allow(async_fn_in_trait)] // The driver never requires `Send` futures.
+pub trait Handler<Shared, Event, Return> {
+    /// Once per execution environment (see [`Runner::setup`]): builds the data every invocation
+    /// borrows.
+    async fn setup<'a>(&'a self, region: &'a str) -> anyhow::Result<Shared>;
+
+    /// Once per invocation (see [`Runner::run`]).
+    async fn run<'a>(
+        &'a self,
+        shared: &'a Shared,
+        event: LambdaEvent<'a, Event>,
+    ) -> anyhow::Result<Return>;
+}
+
+/// A [`Runner`] type as a [`Handler`].
+pub struct RunnerHandler<R, Shared>(PhantomData<fn() -> (R, Shared)>);
+
+impl<R, Shared> RunnerHandler<R, Shared> {
+    /// The handler of the runner `R`.
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<R, Shared> Default for RunnerHandler<R, Shared> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R, Shared> fmt::Debug for RunnerHandler<R, Shared> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(core::any::type_name::<R>())
+    }
+}
+
+impl<R, Shared, Event, Return> Handler<Shared, Event, Return> for RunnerHandler<R, Shared>
+where
+    R: for<'a> Runner<'a, Shared, Event, Return>,
+{
+    async fn setup<'a>(&'a self, region: &'a str) -> anyhow::Result<Shared> {
+        R::setup(region).await
+    }
+
+    async fn run<'a>(
+        &'a self,
+        shared: &'a Shared,
+        event: LambdaEvent<'a, Event>,
+    ) -> anyhow::Result<Return> {
+        R::run(shared, event).await
+    }
+}
+
+/// An async closure as a [`Handler`]: no setup (capture shared data in the closure, or in an
+/// `Arc`), one call per invocation. Its error may be any type that converts into
+/// [`anyhow::Error`] (every `std::error::Error + Send + Sync + 'static`, and `anyhow::Error`).
+pub struct FnHandler<F>(pub F);
+
+impl<F> fmt::Debug for FnHandler<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnHandler")
+    }
+}
+
+impl<F, Event, Return, Error> Handler<(), Event, Return> for FnHandler<F>
+where
+    F: for<'a> AsyncFn(LambdaEvent<'a, Event>) -> Result<Return, Error>,
+    Error: Into<anyhow::Error>,
+{
+    async fn setup<'a>(&'a self, _region: &'a str) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn run<'a>(
+        &'a self,
+        _shared: &'a (),
+        event: LambdaEvent<'a, Event>,
+    ) -> anyhow::Result<Return> {
+        (self.0)(event).await.map_err(Into::into)
     }
 }

@@ -1,6 +1,7 @@
 //! A custom executor neither adapter uses: `pollster` runs the future, blocking `std::net` does
-//! the I/O and `futures-timer` the deadline timer. It implements the core's two traits and hands
-//! itself to the core's driver; nothing else is needed.
+//! the I/O and `futures-timer` the deadline timer. It implements the core's two executor traits
+//! (and `BlockOn`, for the blocking entry forms) and hands itself to the core's [`Builder`];
+//! nothing else is needed.
 //!
 //! Blocking I/O suits the classic one-invocation-at-a-time environment: while a request is
 //! in flight nothing else needs the thread. (With `AWS_LAMBDA_MAX_CONCURRENCY` > 1, lanes
@@ -10,10 +11,11 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use lambda_runtime_types::Runner;
-use lambda_runtime_types::driver::{self, Connection, Executor};
+use lambda_runtime_types::driver::{Connection, Executor};
+use lambda_runtime_types::runner::RunnerHandler;
 use lambda_runtime_types::time::EpochMillis;
 use lambda_runtime_types::wire::Endpoint;
+use lambda_runtime_types::{BlockOn, Builder, Runner};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -56,6 +58,17 @@ impl Connection for BlockingConnection {
     }
 }
 
+impl BlockOn for BlockingRuntime {
+    fn block_on<F: Future>(&self, future: F) -> anyhow::Result<F::Output> {
+        Ok(pollster::block_on(future))
+    }
+}
+
+/// The [`Builder`] on this executor.
+pub fn builder() -> Builder<BlockingRuntime> {
+    Builder::new(BlockingRuntime)
+}
+
 /// Runs the function `R` with `pollster::block_on`: call it from `main`.
 pub fn exec_blocking<Shared, Event, R, Return>() -> anyhow::Result<()>
 where
@@ -63,7 +76,5 @@ where
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    pollster::block_on(driver::run_from_env::<_, Shared, Event, R, Return>(
-        &BlockingRuntime,
-    ))
+    builder().run_handler(&RunnerHandler::<R, Shared>::new())
 }

@@ -1,27 +1,52 @@
 //! The smol adapter for [`lambda_runtime_types`]: TCP and timers on `async-io`, nothing else.
 //!
+//! Three ways to start a function from `main`, and the seed crate's spelling of the first:
+//!
 //! ```no_run
-//! struct Runner;
-//! impl<'a> lambda_runtime_types_smol::Runner<'a, (), serde_json::Value, serde_json::Value> for Runner {
+//! use lambda_runtime_types_smol::{LambdaEvent, Runner};
+//! use serde_json::Value;
+//!
+//! struct Echo;
+//!
+//! impl<'a> Runner<'a, (), Value, Value> for Echo {
 //!     async fn setup(_region: &'a str) -> anyhow::Result<()> {
 //!         Ok(())
 //!     }
-//!     async fn run(
-//!         _shared: &'a (),
-//!         event: lambda_runtime_types_smol::LambdaEvent<'a, serde_json::Value>,
-//!     ) -> anyhow::Result<serde_json::Value> {
+//!     async fn run(_shared: &'a (), event: LambdaEvent<'a, Value>) -> anyhow::Result<Value> {
 //!         Ok(event.event)
 //!     }
 //! }
 //!
-//! pub fn main() -> anyhow::Result<()> {
-//!     lambda_runtime_types_smol::exec_smol::<_, _, Runner, _>()
+//! // 1. A Runner value; its types are inferred.
+//! fn main() -> anyhow::Result<()> {
+//!     lambda_runtime_types_smol::run(Echo)
+//! }
+//!
+//! // 2. A closure, for the common case; capture shared data (or an `Arc` of it).
+//! fn main_with_a_closure() -> anyhow::Result<()> {
+//!     let greeting = String::from("hello");
+//!     lambda_runtime_types_smol::run_fn(async |event: LambdaEvent<'_, Value>| {
+//!         Ok::<_, anyhow::Error>(serde_json::json!({ "greeting": greeting, "event": event.event }))
+//!     })
+//! }
+//!
+//! // 3. The builder, for what the environment does not set; then either form.
+//! fn main_with_settings() -> anyhow::Result<()> {
+//!     lambda_runtime_types_smol::builder()
+//!         .timeout_margin(std::time::Duration::from_millis(250))
+//!         .on_shutdown(|| eprintln!("shutting down"))
+//!         .run(Echo)
+//! }
+//!
+//! // The seed crate's form, with the types spelled out.
+//! fn main_as_before() -> anyhow::Result<()> {
+//!     lambda_runtime_types_smol::exec_smol::<_, _, Echo, _>()
 //! }
 //! ```
 //!
-//! [`exec_smol`] runs the function with `async_io::block_on` (which is what `smol::block_on`
-//! is) on the calling thread; [`exec`] runs it inside any executor that can drive `async-io`
-//! I/O (smol, `async-executor`, `async_io::block_on`).
+//! The blocking forms run the function with `async_io::block_on` (which is what
+//! `smol::block_on` is) on the calling thread; [`exec`] and [`Builder::serve`] run it inside any
+//! executor that can drive `async-io` I/O (smol, `async-executor`, `async_io::block_on`).
 //!
 //! The X-Ray trace id is on [`Context::xray_trace_id`]; `_X_AMZN_TRACE_ID` is **not** set,
 //! because changing the process environment while other threads may read it (async-io's reactor
@@ -32,12 +57,20 @@ use std::io;
 use std::net::TcpStream;
 use std::time::Duration;
 
+/// The executor this adapter runs on (`smol` is built on it).
+pub use async_io;
 use async_io::{Async, Timer};
+/// The `futures` helpers this adapter uses.
+pub use futures_lite;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use lambda_runtime_types::driver::{Connection, Executor};
+use lambda_runtime_types::runner::RunnerHandler;
 use lambda_runtime_types::time::EpochMillis;
 use lambda_runtime_types::wire::Endpoint;
-pub use lambda_runtime_types::*;
+pub use lambda_runtime_types::{
+    BlockOn, Builder, Config, Context, Diagnostic, LambdaEvent, Runner, error_type::ErrorType,
+    rotate, testing::TestOutcome,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -75,6 +108,12 @@ impl Executor for SmolRuntime {
     }
 }
 
+impl BlockOn for SmolRuntime {
+    fn block_on<F: Future>(&self, future: F) -> anyhow::Result<F::Output> {
+        Ok(async_io::block_on(future))
+    }
+}
+
 impl Connection for SmolConnection {
     type Error = io::Error;
 
@@ -87,6 +126,34 @@ impl Connection for SmolConnection {
     }
 }
 
+/// The [`Builder`] on async-io: set what the environment does not, then `run` or `serve`.
+pub fn builder() -> Builder<SmolRuntime> {
+    Builder::new(SmolRuntime)
+}
+
+/// Runs the [`Runner`] `runner` on the calling thread: call it from `main`. Returns only
+/// when the runtime must stop, with the reason as the error.
+pub fn run<R, Shared, Event, Return>(runner: R) -> anyhow::Result<()>
+where
+    R: for<'a> Runner<'a, Shared, Event, Return>,
+    Event: DeserializeOwned,
+    Return: Serialize,
+{
+    builder().run(runner)
+}
+
+/// Runs the async closure `f` once per invocation on the calling thread: call it from `main`.
+/// Returns only when the runtime must stop, with the reason as the error.
+pub fn run_fn<F, Event, Return, Error>(f: F) -> anyhow::Result<()>
+where
+    F: for<'a> AsyncFn(LambdaEvent<'a, Event>) -> Result<Return, Error>,
+    Error: Into<anyhow::Error>,
+    Event: DeserializeOwned,
+    Return: Serialize,
+{
+    builder().run_fn(f)
+}
+
 /// Runs the function `R` inside an executor that drives async-io (e.g. smol).
 ///
 /// Returns only when the runtime must stop, with the reason as the error.
@@ -96,7 +163,9 @@ where
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    driver::run_from_env::<_, Shared, Event, R, Return>(&SmolRuntime).await
+    builder()
+        .serve_handler(&RunnerHandler::<R, Shared>::new())
+        .await
 }
 
 /// Runs the function `R` on the calling thread: call it from `main`.
@@ -106,17 +175,18 @@ where
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    async_io::block_on(exec::<Shared, Event, R, Return>())
+    builder().run_handler(&RunnerHandler::<R, Shared>::new())
 }
 
-/// Runs `R` over the test data in `json` (`{"region": …, "invocations": [ … ]}`) on the calling
-/// thread, against an in-memory Runtime API; see
-/// [`testing::exec_test`].
-pub fn exec_test<Shared, Event, R, Return>(json: &str) -> anyhow::Result<Vec<testing::TestOutcome>>
+/// Runs `R` over the test data in `json` (`{"region": …, "invocations": [ … ]}`) on a
+/// the calling thread, against an in-memory Runtime API; see
+/// [`lambda_runtime_types::testing::exec_test`].
+pub fn exec_test<Shared, Event, R, Return>(json: &str) -> anyhow::Result<Vec<TestOutcome>>
 where
     R: for<'a> Runner<'a, Shared, Event, Return>,
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    async_io::block_on(testing::exec_test::<Shared, Event, R, Return>(json))
+    let test = lambda_runtime_types::testing::exec_test::<Shared, Event, R, Return>(json);
+    SmolRuntime.block_on(test)?
 }

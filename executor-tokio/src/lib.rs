@@ -1,29 +1,54 @@
 //! The tokio adapter for [`lambda_runtime_types`]: TCP and timers on tokio, nothing else.
 //!
+//! Three ways to start a function from `main`, and the seed crate's spelling of the first:
+//!
 //! ```no_run
-//! struct Runner;
-//! impl<'a> lambda_runtime_types_tokio::Runner<'a, (), serde_json::Value, serde_json::Value> for Runner {
+//! use lambda_runtime_types_tokio::{LambdaEvent, Runner};
+//! use serde_json::Value;
+//!
+//! struct Echo;
+//!
+//! impl<'a> Runner<'a, (), Value, Value> for Echo {
 //!     async fn setup(_region: &'a str) -> anyhow::Result<()> {
 //!         Ok(())
 //!     }
-//!     async fn run(
-//!         _shared: &'a (),
-//!         event: lambda_runtime_types_tokio::LambdaEvent<'a, serde_json::Value>,
-//!     ) -> anyhow::Result<serde_json::Value> {
+//!     async fn run(_shared: &'a (), event: LambdaEvent<'a, Value>) -> anyhow::Result<Value> {
 //!         Ok(event.event)
 //!     }
 //! }
 //!
-//! pub fn main() -> anyhow::Result<()> {
-//!     lambda_runtime_types_tokio::exec_tokio::<_, _, Runner, _>()
+//! // 1. A Runner value; its types are inferred.
+//! fn main() -> anyhow::Result<()> {
+//!     lambda_runtime_types_tokio::run(Echo)
+//! }
+//!
+//! // 2. A closure, for the common case; capture shared data (or an `Arc` of it).
+//! fn main_with_a_closure() -> anyhow::Result<()> {
+//!     let greeting = String::from("hello");
+//!     lambda_runtime_types_tokio::run_fn(async |event: LambdaEvent<'_, Value>| {
+//!         Ok::<_, anyhow::Error>(serde_json::json!({ "greeting": greeting, "event": event.event }))
+//!     })
+//! }
+//!
+//! // 3. The builder, for what the environment does not set; then either form.
+//! fn main_with_settings() -> anyhow::Result<()> {
+//!     lambda_runtime_types_tokio::builder()
+//!         .timeout_margin(std::time::Duration::from_millis(250))
+//!         .on_shutdown(|| eprintln!("shutting down"))
+//!         .run(Echo)
+//! }
+//!
+//! // The seed crate's form, with the types spelled out.
+//! fn main_as_before() -> anyhow::Result<()> {
+//!     lambda_runtime_types_tokio::exec_tokio::<_, _, Echo, _>()
 //! }
 //! ```
 //!
-//! [`exec_tokio`] builds a **current-thread** runtime. A Lambda function handles one invocation
-//! at a time (or a few concurrent ones as futures, with `AWS_LAMBDA_MAX_CONCURRENCY`), so worker
-//! threads only add start-up time, memory and cross-thread wake-ups: see the README's Performance
-//! section for the measured cold start and throughput. Use [`exec`] inside a runtime you built
-//! yourself if your handlers need a multi-threaded one (e.g. for `spawn_blocking`-heavy work).
+//! The blocking forms build a **current-thread** runtime. A Lambda function handles one
+//! invocation at a time (or a few concurrent ones as futures, with `AWS_LAMBDA_MAX_CONCURRENCY`),
+//! so worker threads only add start-up time, memory and cross-thread wake-ups. Use [`exec`] or
+//! [`Builder::serve`] inside a runtime you built yourself if your handlers need a multi-threaded
+//! one (e.g. for `spawn_blocking`-heavy work).
 //!
 //! The X-Ray trace id is on [`Context::xray_trace_id`]; `_X_AMZN_TRACE_ID` is **not** set,
 //! because changing the process environment while other threads may read it (tokio's blocking
@@ -34,11 +59,17 @@ use std::io;
 use std::time::Duration;
 
 use lambda_runtime_types::driver::{Connection, Executor};
+use lambda_runtime_types::runner::RunnerHandler;
 use lambda_runtime_types::time::EpochMillis;
 use lambda_runtime_types::wire::Endpoint;
-pub use lambda_runtime_types::*;
+pub use lambda_runtime_types::{
+    BlockOn, Builder, Config, Context, Diagnostic, LambdaEvent, Runner, error_type::ErrorType,
+    rotate, testing::TestOutcome,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+/// The executor this adapter runs on.
+pub use tokio;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -69,6 +100,15 @@ impl Executor for TokioRuntime {
     }
 }
 
+impl BlockOn for TokioRuntime {
+    fn block_on<F: Future>(&self, future: F) -> anyhow::Result<F::Output> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(runtime.block_on(future))
+    }
+}
+
 impl Connection for TokioConnection {
     type Error = io::Error;
 
@@ -81,6 +121,34 @@ impl Connection for TokioConnection {
     }
 }
 
+/// The [`Builder`] on tokio: set what the environment does not, then `run` or `serve`.
+pub fn builder() -> Builder<TokioRuntime> {
+    Builder::new(TokioRuntime)
+}
+
+/// Runs the [`Runner`] `runner` on a current-thread runtime: call it from `main`. Returns only
+/// when the runtime must stop, with the reason as the error.
+pub fn run<R, Shared, Event, Return>(runner: R) -> anyhow::Result<()>
+where
+    R: for<'a> Runner<'a, Shared, Event, Return>,
+    Event: DeserializeOwned,
+    Return: Serialize,
+{
+    builder().run(runner)
+}
+
+/// Runs the async closure `f` once per invocation on a current-thread runtime: call it from
+/// `main`. Returns only when the runtime must stop, with the reason as the error.
+pub fn run_fn<F, Event, Return, Error>(f: F) -> anyhow::Result<()>
+where
+    F: for<'a> AsyncFn(LambdaEvent<'a, Event>) -> Result<Return, Error>,
+    Error: Into<anyhow::Error>,
+    Event: DeserializeOwned,
+    Return: Serialize,
+{
+    builder().run_fn(f)
+}
+
 /// Runs the function `R` inside an existing tokio runtime (needs the `net` and `time` drivers).
 ///
 /// Returns only when the runtime must stop, with the reason as the error.
@@ -90,7 +158,9 @@ where
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    driver::run_from_env::<_, Shared, Event, R, Return>(&TokioRuntime).await
+    builder()
+        .serve_handler(&RunnerHandler::<R, Shared>::new())
+        .await
 }
 
 /// Builds a current-thread tokio runtime and runs the function `R` on it: call it from `main`.
@@ -100,25 +170,20 @@ where
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    runtime()?.block_on(exec::<Shared, Event, R, Return>())
+    builder().run_handler(&RunnerHandler::<R, Shared>::new())
 }
 
 /// Runs `R` over the test data in `json` (`{"region": …, "invocations": [ … ]}`) on a
 /// current-thread tokio runtime, against an in-memory Runtime API; see
-/// [`testing::exec_test`].
-pub fn exec_test<Shared, Event, R, Return>(json: &str) -> anyhow::Result<Vec<testing::TestOutcome>>
+/// [`lambda_runtime_types::testing::exec_test`].
+pub fn exec_test<Shared, Event, R, Return>(json: &str) -> anyhow::Result<Vec<TestOutcome>>
 where
     R: for<'a> Runner<'a, Shared, Event, Return>,
     Event: DeserializeOwned,
     Return: Serialize,
 {
-    runtime()?.block_on(testing::exec_test::<Shared, Event, R, Return>(json))
-}
-
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let test = lambda_runtime_types::testing::exec_test::<Shared, Event, R, Return>(json);
+    TokioRuntime.block_on(test)?
 }
 
 /// The README's Rust examples are compiled as doc tests.

@@ -12,27 +12,19 @@
 //! 3. Go back to 1, until `poll()` returns [`Action::Exit`].
 //!
 //! A machine has up to `LANES` lanes (one per concurrent invocation, from
-//! `AWS_LAMBDA_MAX_CONCURRENCY`); they share one setup. Each lane moves through the phases of
-//! [`TRANSITIONS`]:
+//! `AWS_LAMBDA_MAX_CONCURRENCY`); they share one setup. Each lane is in one [`Phase`] at a time
+//! and moves along the rows of [`TRANSITIONS`]; what a Runtime API status means for each kind of
+//! request is the one table [`STATUS_POLICY`]. Both tables, rendered from the constants (a test
+//! fails when this copy is stale):
 //!
-//! ```text
-//!            SetupDone              Response 200             HandlerDone
-//!   Init ───────────────▶ Poll ─────────────────▶ Run ───────────────────▶ Report
-//!    │                     ▲ ▲                     │                         │
-//!    │ SetupFailed         │ └─────────────────────┼────── Response 2xx/4xx ─┘
-//!    ▼                     │                       │ TimerFired (deadline − margin)
-//!  Report ──▶ Exit         │     Response 2xx/4xx  ▼
-//!  (init error)            └────────────────── Timeout (a late HandlerDone is dropped)
-//!
-//!   Run, Timeout ── ReportedElsewhere (the watchdog posted the timeout) ──▶ Poll
-//!   Poll ── Response 200 with a cut-off or oversized event ──▶ Report (its error)
-//!   any phase with a request in flight ── Response 5xx / too many TransportFailed ──▶ Exit
-//! ```
+#![doc = include_str!("transitions.md")]
 
+mod invocation;
 mod transition;
 
-use crate::error::{Misuse, RemoteError};
-use crate::id::{InvocationId, RequestId, TraceId};
+pub use invocation::Invocation;
+
+use crate::id::RequestId;
 use crate::time::{Deadline, EpochMillis};
 use crate::wire::ResponseHead;
 
@@ -52,7 +44,7 @@ pub const MAX_ATTEMPTS: u32 = 8;
 
 /// The delay before retry number `attempt` (1-based) of a request whose connection failed:
 /// the first retry is immediate (a keep-alive connection closed by the server is normal), then
-/// 50 ms doubling up to 2 s. With [`MAX_ATTEMPTS`] the machine gives up after about 5 s.
+/// 50 ms doubling up to 2 s. With [`MAX_ATTEMPTS`] the machine gives up after 3.15 s of retries.
 pub const fn backoff_ms(attempt: u32) -> u64 {
     match attempt {
         0 | 1 => 0,
@@ -71,14 +63,20 @@ pub struct Options {
     pub lanes: usize,
     /// How long before the deadline a running handler is reported as timed out.
     pub timeout_margin_ms: u64,
+    /// Whether something outside the executor (the `std` watchdog) may report a running
+    /// invocation. Then every finished or timed-out invocation goes through [`Phase::Claim`]
+    /// ([`Action::Claim`]) before the lane posts anything, so that exactly one report reaches
+    /// the Runtime API.
+    pub watched: bool,
 }
 
 impl Options {
-    /// One lane and the default margin.
+    /// One lane, the default margin, no watchdog.
     pub const fn new() -> Self {
         Self {
             lanes: 1,
             timeout_margin_ms: DEFAULT_TIMEOUT_MARGIN_MS,
+            watched: false,
         }
     }
 
@@ -95,6 +93,13 @@ impl Options {
         self.timeout_margin_ms = ms;
         self
     }
+
+    /// Sets whether a watchdog may report invocations (see [`Options::watched`]).
+    #[must_use]
+    pub const fn watched(mut self, watched: bool) -> Self {
+        self.watched = watched;
+        self
+    }
 }
 
 impl Default for Options {
@@ -103,7 +108,7 @@ impl Default for Options {
     }
 }
 
-/// The data-free projection of a lane's state.
+/// A lane's phase: the data-free projection of its state, one phase per state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// Setup has not finished yet.
@@ -112,13 +117,32 @@ pub enum Phase {
     Poll,
     /// The handler is running.
     Run,
-    /// Posting a response, an error, or the init error.
+    /// The handler finished or timed out while a watchdog may have reported it: claiming the
+    /// invocation before posting anything ([`Action::Claim`]).
+    Claim,
+    /// Posting the handler's response or error, or the error of an event that could not be run.
     Report,
     /// The deadline (minus the margin) passed: posting the timeout error. A handler result that
     /// still arrives is dropped.
     Timeout,
+    /// Setup failed: posting its error to `/runtime/init/error`, then exiting.
+    InitReport,
     /// Terminal: the process should exit.
     Exit,
+}
+
+impl Phase {
+    /// Every phase, in declaration order.
+    pub const ALL: [Phase; 8] = [
+        Self::Init,
+        Self::Poll,
+        Self::Run,
+        Self::Claim,
+        Self::Report,
+        Self::Timeout,
+        Self::InitReport,
+        Self::Exit,
+    ];
 }
 
 /// The kinds of input a lane can receive; the labels of [`TRANSITIONS`].
@@ -136,20 +160,24 @@ pub enum InputKind {
     TransportFailed,
     /// [`Lifecycle::handle_timeout`] found the lane's timer due.
     TimerFired,
-    /// [`Lifecycle::handle_reported_elsewhere`]: something outside the executor (the watchdog)
-    /// already posted the lane's timeout error and got this answer.
+    /// [`Lifecycle::handle_claim`] with [`ClaimOutcome::Won`]: nobody else reported the
+    /// invocation, and now nobody else will.
+    Claimed,
+    /// [`Lifecycle::handle_claim`] with [`ClaimOutcome::ReportedElsewhere`]: the watchdog
+    /// already posted the invocation's error and got this answer.
     ReportedElsewhere,
 }
 
 impl InputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 7] = [
+    pub const ALL: [InputKind; 8] = [
         Self::SetupDone,
         Self::SetupFailed,
         Self::Response,
         Self::HandlerDone,
         Self::TransportFailed,
         Self::TimerFired,
+        Self::Claimed,
         Self::ReportedElsewhere,
     ];
 }
@@ -185,33 +213,39 @@ use Phase as P;
 #[rustfmt::skip]
 pub const TRANSITIONS: &[Transition] = &[
     t(P::Init, I::SetupDone, P::Poll, "setup returned Ok: fetch the first event"),
-    t(P::Init, I::SetupFailed, P::Report, "setup returned Err (lane 0): post /runtime/init/error"),
+    t(P::Init, I::SetupFailed, P::InitReport, "setup returned Err (lane 0): post /runtime/init/error"),
     t(P::Init, I::SetupFailed, P::Exit, "setup returned Err (other lanes)"),
-    t(P::Poll, I::Response, P::Run, "/next 200 with a valid request id: run the handler"),
-    t(P::Poll, I::Response, P::Report, "/next 200 with an oversized or truncated event: post its error"),
-    t(P::Poll, I::Response, P::Poll, "/next 200 without a valid request id, or 4xx: fetch again"),
-    t(P::Poll, I::Response, P::Exit, "/next 5xx, or 4xx too many times in a row"),
+    t(P::Poll, I::Response, P::Run, "/next delivered an event with a valid request id: run the handler"),
+    t(P::Poll, I::Response, P::Report, "/next delivered an oversized or truncated event: post its error"),
+    t(P::Poll, I::Response, P::Poll, "/next delivered no valid request id: fetch again; refused: back off"),
+    t(P::Poll, I::Response, P::Exit, "/next answered a server error, or was refused MAX_ATTEMPTS times in a row"),
     t(P::Poll, I::TransportFailed, P::Poll, "connection failed: retry after a backoff"),
     t(P::Poll, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
     t(P::Poll, I::TimerFired, P::Poll, "backoff over: fetch again"),
-    t(P::Run, I::HandlerDone, P::Report, "handler finished: post its response or error"),
-    t(P::Run, I::TimerFired, P::Timeout, "deadline minus margin passed: post the timeout error"),
-    t(P::Run, I::ReportedElsewhere, P::Poll, "the watchdog reported the blocked handler: 2xx/4xx"),
-    t(P::Run, I::ReportedElsewhere, P::Exit, "the watchdog's report was answered 5xx"),
-    t(P::Report, I::Response, P::Poll, "2xx accepted; 400/403/410/other 4xx logged"),
-    t(P::Report, I::Response, P::Report, "413 on /response: post a too-large error instead"),
-    t(P::Report, I::Response, P::Exit, "5xx, or any answer to /runtime/init/error"),
+    t(P::Run, I::HandlerDone, P::Report, "handler finished, not watched: post its response or error"),
+    t(P::Run, I::HandlerDone, P::Claim, "handler finished, watched: claim the invocation first"),
+    t(P::Run, I::TimerFired, P::Timeout, "deadline minus margin passed, not watched: post the timeout error"),
+    t(P::Run, I::TimerFired, P::Claim, "deadline minus margin passed, watched: claim the invocation first"),
+    t(P::Claim, I::Claimed, P::Report, "claimed: post the handler's response or error"),
+    t(P::Claim, I::Claimed, P::Timeout, "claimed: post the timeout error"),
+    t(P::Claim, I::ReportedElsewhere, P::Poll, "the watchdog had reported it: drop the result, fetch the next event"),
+    t(P::Claim, I::ReportedElsewhere, P::Exit, "the watchdog's report was answered with a server error"),
+    t(P::Report, I::Response, P::Poll, "accepted; refused or gone: logged, not retried"),
+    t(P::Report, I::Response, P::Report, "a response refused as too large: post its too-large error instead"),
+    t(P::Report, I::Response, P::Exit, "server error"),
     t(P::Report, I::TransportFailed, P::Report, "connection failed: post again after a backoff"),
     t(P::Report, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
     t(P::Report, I::TimerFired, P::Report, "backoff over: post again"),
-    t(P::Timeout, I::Response, P::Poll, "the timeout error was answered 2xx/4xx"),
-    t(P::Timeout, I::Response, P::Exit, "5xx"),
+    t(P::Timeout, I::Response, P::Poll, "the timeout error was accepted, refused or gone"),
+    t(P::Timeout, I::Response, P::Exit, "server error"),
     t(P::Timeout, I::HandlerDone, P::Timeout, "a late handler result: dropped, never posted"),
     t(P::Timeout, I::TransportFailed, P::Timeout, "connection failed: post again after a backoff"),
     t(P::Timeout, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
     t(P::Timeout, I::TimerFired, P::Timeout, "backoff over: post again"),
-    t(P::Timeout, I::ReportedElsewhere, P::Poll, "the watchdog posted this timeout first: 2xx/4xx"),
-    t(P::Timeout, I::ReportedElsewhere, P::Exit, "the watchdog's report was answered 5xx"),
+    t(P::InitReport, I::Response, P::Exit, "any answer: exit (setup failed; a server error says so)"),
+    t(P::InitReport, I::TransportFailed, P::InitReport, "connection failed: post again after a backoff"),
+    t(P::InitReport, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
+    t(P::InitReport, I::TimerFired, P::InitReport, "backoff over: post again"),
 ];
 
 /// Whether `TRANSITIONS` has a row for (`from`, `input`).
@@ -221,74 +255,130 @@ pub fn is_legal(from: Phase, input: InputKind) -> bool {
         .any(|t| t.from == from && t.input == input)
 }
 
-/// The metadata of one invocation, copied out of the `/next` response headers.
+/// The Runtime API requests whose answers the machine reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// `GET /runtime/invocation/next`.
+    Next,
+    /// `POST /runtime/invocation/{id}/response`.
+    Response,
+    /// `POST /runtime/invocation/{id}/error` (also the watchdog's).
+    Error,
+    /// `POST /runtime/init/error`.
+    InitError,
+}
+
+/// What a Runtime API status means, per [`STATUS_POLICY`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Answer {
+    /// `/next` delivered an event.
+    Delivered,
+    /// The report was accepted.
+    Accepted,
+    /// The request was refused (a bug on one side, or a stale id): `/next` backs off and asks
+    /// again, a report is logged and not retried.
+    Refused,
+    /// The invocation had timed out already (410): logged, not retried.
+    Gone,
+    /// The response was too large (413): its too-large error is posted instead.
+    TooLarge,
+    /// "Container error. Non-recoverable state. Runtime should exit promptly."
+    ServerError,
+}
+
+/// One row of [`STATUS_POLICY`]: for these request kinds and statuses, this answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusRule {
+    /// The request kinds the rule applies to.
+    pub kinds: &'static [RequestKind],
+    /// The lowest status the rule applies to.
+    pub lowest: u16,
+    /// The highest status the rule applies to.
+    pub highest: u16,
+    /// What such a status means.
+    pub answer: Answer,
+}
+
+const ANY: &[RequestKind] = &[
+    RequestKind::Next,
+    RequestKind::Response,
+    RequestKind::Error,
+    RequestKind::InitError,
+];
+const REPORTS: &[RequestKind] = &[
+    RequestKind::Response,
+    RequestKind::Error,
+    RequestKind::InitError,
+];
+
+const fn rule(
+    kinds: &'static [RequestKind],
+    lowest: u16,
+    highest: u16,
+    answer: Answer,
+) -> StatusRule {
+    StatusRule {
+        kinds,
+        lowest,
+        highest,
+        answer,
+    }
+}
+
+/// What each status means for each request kind: the first rule that matches decides.
+#[rustfmt::skip]
+pub const STATUS_POLICY: &[StatusRule] = &[
+    rule(ANY, 500, u16::MAX, Answer::ServerError),
+    rule(&[RequestKind::Next], 200, 200, Answer::Delivered),
+    rule(&[RequestKind::Next], 0, 499, Answer::Refused),
+    rule(REPORTS, 200, 299, Answer::Accepted),
+    rule(&[RequestKind::Response], 413, 413, Answer::TooLarge),
+    rule(&[RequestKind::Response, RequestKind::Error], 410, 410, Answer::Gone),
+    rule(REPORTS, 0, 499, Answer::Refused),
+];
+
+/// What `status` means as the answer to a `kind` request (the first matching row of
+/// [`STATUS_POLICY`]).
+pub fn answer(kind: RequestKind, status: u16) -> Answer {
+    STATUS_POLICY
+        .iter()
+        .find(|r| r.kinds.contains(&kind) && (r.lowest..=r.highest).contains(&status))
+        .map_or(Answer::Refused, |r| r.answer)
+}
+
+/// An input that is illegal in the current state: a bug in the code driving the machine.
 ///
-/// The event payload stays with the driver; everything here is bounded and `no_std`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The machine's state is unchanged when one is returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Invocation {
-    /// `Lambda-Runtime-Aws-Request-Id`.
-    pub request_id: RequestId,
-    /// `Lambda-Runtime-Invocation-Id`, echoed on the `/response` or `/error` of this invocation.
-    pub invocation_id: Option<InvocationId>,
-    /// `Lambda-Runtime-Deadline-Ms`, if present and a number.
-    pub deadline: Option<Deadline>,
-    /// `Lambda-Runtime-Trace-Id`, if present and well-formed.
-    pub trace_id: Option<TraceId>,
+pub enum Misuse {
+    /// `input` is not in [`TRANSITIONS`] for `phase`.
+    Illegal {
+        /// The lane's phase when the input arrived.
+        phase: Phase,
+        /// The input that arrived.
+        input: InputKind,
+    },
+    /// The lane index is not below the machine's lane count.
+    NoSuchLane(usize),
+    /// A handler result named a request id other than the one running on that lane.
+    WrongRequestId,
+    /// A response or transport failure reported for a lane with no request in flight.
+    NoRequestInFlight,
 }
 
-impl Invocation {
-    /// Reads the invocation headers of a `/next` response.
-    ///
-    /// Only a missing or invalid request id is an error; a malformed deadline, trace id or
-    /// invocation id is dropped (and logged) so that the invocation still runs.
-    pub fn from_head(head: &ResponseHead<'_>) -> Result<Self, RemoteError> {
-        let request_id = match head.header("Lambda-Runtime-Aws-Request-Id") {
-            None => return Err(RemoteError::MissingRequestId),
-            Some(v) => RequestId::parse(v)?,
-        };
-        let invocation_id = non_empty(head.header("Lambda-Runtime-Invocation-Id"))
-            .and_then(|v| ok_or_log(InvocationId::parse(v), &request_id));
-        let trace_id = non_empty(head.header("Lambda-Runtime-Trace-Id"))
-            .and_then(|v| ok_or_log(TraceId::parse(v), &request_id));
-        let deadline = non_empty(head.header("Lambda-Runtime-Deadline-Ms")).and_then(|v| {
-            let parsed = parse_u64(v).map(|ms| Deadline(EpochMillis(ms)));
-            if parsed.is_none() {
-                log::warn!("[{request_id}] ignoring unparsable Lambda-Runtime-Deadline-Ms");
-            }
-            parsed
-        });
-        Ok(Self {
-            request_id,
-            invocation_id,
-            deadline,
-            trace_id,
-        })
-    }
-}
-
-fn non_empty(v: Option<&[u8]>) -> Option<&[u8]> {
-    v.filter(|v| !v.is_empty())
-}
-
-fn ok_or_log<T>(r: Result<T, RemoteError>, id: &RequestId) -> Option<T> {
-    r.map_err(|e| log::warn!("[{id}] ignoring header: {e}"))
-        .ok()
-}
-
-/// Parses ASCII decimal digits into a `u64`; `None` on anything else or overflow.
-fn parse_u64(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.iter().try_fold(0u64, |acc, &b| {
-        if b.is_ascii_digit() {
-            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
+impl core::fmt::Display for Misuse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Illegal { phase, input } => write!(f, "{input:?} is illegal in phase {phase:?}"),
+            Self::NoSuchLane(n) => write!(f, "no lane {n}"),
+            Self::WrongRequestId => f.write_str("handler result for another request id"),
+            Self::NoRequestInFlight => f.write_str("no request in flight on that lane"),
         }
-    })
+    }
 }
+
+impl core::error::Error for Misuse {}
 
 /// Why an `/error` is posted for an invocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,6 +406,57 @@ pub enum ErrorCause {
     EventTooLarge {
         /// The event's size in bytes, as far as it was read.
         len: u64,
+    },
+    /// The deadline minus the margin passed while the handler blocked its thread (and with it
+    /// the executor): reported by the watchdog.
+    BlockedTimeout {
+        /// The invocation's deadline.
+        deadline: Deadline,
+        /// The margin that was applied.
+        margin_ms: u64,
+    },
+    /// The process's memory reached the threshold while the invocation ran: reported by the
+    /// watchdog, which then exits ([`ExitReason::OutOfMemory`]).
+    OutOfMemory {
+        /// Resident memory, in MiB.
+        used_mb: u64,
+        /// The function's memory size, in MB.
+        size_mb: u32,
+        /// The threshold, in percent of `size_mb`.
+        threshold_percent: u8,
+    },
+    /// The execution environment is shutting down (SIGTERM) while the invocation runs:
+    /// reported by the watchdog, which then exits ([`ExitReason::Shutdown`]).
+    Shutdown,
+}
+
+impl ErrorCause {
+    /// The `errorType` reported for this cause; `None` for [`ErrorCause::Handler`], whose
+    /// diagnostic names its own.
+    pub const fn error_type(self) -> Option<&'static str> {
+        use crate::error_type::ErrorType;
+        Some(match self {
+            Self::Handler => return None,
+            Self::Timeout { .. } | Self::BlockedTimeout { .. } => ErrorType::TIMEOUT,
+            Self::ResponseTooLarge { .. } => ErrorType::RESPONSE_TOO_LARGE,
+            Self::EventTruncated => ErrorType::TRUNCATED_EVENT,
+            Self::EventTooLarge { .. } => ErrorType::EVENT_TOO_LARGE,
+            Self::OutOfMemory { .. } => ErrorType::OUT_OF_MEMORY,
+            Self::Shutdown => ErrorType::SHUTDOWN,
+        })
+    }
+}
+
+/// How claiming an invocation ([`Action::Claim`]) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Nobody else had reported the invocation, and now nobody else will: the lane posts.
+    Won,
+    /// The watchdog had posted the invocation's error already and the Runtime API answered
+    /// `status`: the lane posts nothing.
+    ReportedElsewhere {
+        /// The answer to the watchdog's post.
+        status: u16,
     },
 }
 
@@ -358,16 +499,25 @@ pub enum ExitReason {
     },
     /// The Runtime API could not be reached [`MAX_ATTEMPTS`] times in a row.
     Unreachable,
+    /// Memory reached the threshold; the running invocations were reported
+    /// ([`ErrorCause::OutOfMemory`]) so that Lambda replaces the environment.
+    OutOfMemory,
+    /// SIGTERM: the environment is shutting down; the running invocations were reported
+    /// ([`ErrorCause::Shutdown`]) and the shutdown hook ran.
+    Shutdown,
 }
 
 impl ExitReason {
-    /// The process exit code: always non-zero, since every reason is a failure.
+    /// The process exit code: 0 for [`ExitReason::Shutdown`] (Lambda asked the process to
+    /// stop), non-zero for every failure.
     pub const fn code(self) -> i32 {
         match self {
+            Self::Shutdown => 0,
             Self::SetupFailed => 1,
             Self::ServerError { .. } => 2,
             Self::Refused { .. } => 3,
             Self::Unreachable => 4,
+            Self::OutOfMemory => 5,
         }
     }
 }
@@ -389,6 +539,8 @@ impl core::fmt::Display for ExitReason {
                 )
             }
             Self::Unreachable => f.write_str("the Runtime API is unreachable"),
+            Self::OutOfMemory => f.write_str("the function ran out of memory"),
+            Self::Shutdown => f.write_str("the execution environment is shutting down"),
         }
     }
 }
@@ -417,6 +569,16 @@ pub enum Action<'a> {
         /// deadline minus the margin), or `None` if no plausible deadline was given. A driver
         /// whose handlers may block the executor hands this instant to a watchdog outside it.
         timeout_at: Option<EpochMillis>,
+    },
+    /// The invocation on `lane` finished or timed out while a watchdog may have reported it
+    /// (only with [`Options::watched`]). Claim it from the watchdog, so that the watchdog never
+    /// reports it, before waiting for anything else, and report with [`Lifecycle::handle_claim`]:
+    /// [`ClaimOutcome::Won`], or the answer the watchdog's own post got.
+    Claim {
+        /// The lane.
+        lane: usize,
+        /// The invocation.
+        invocation: &'a Invocation,
     },
     /// Post the handler's response bytes to `/invocation/{id}/response`, echoing the invocation
     /// id if there is one, and report the answer as for `FetchNext`.
@@ -512,7 +674,7 @@ impl<const LANES: usize> Lifecycle<LANES> {
         head: &ResponseHead<'_>,
         body_len: u64,
     ) -> Result<(), Misuse> {
-        self.state.response(now, lane, head.status, head, body_len)
+        self.state.response(now, lane, head, body_len)
     }
 
     /// The head of the response to `lane`'s request in flight arrived, but its body did not
@@ -528,16 +690,14 @@ impl<const LANES: usize> Lifecycle<LANES> {
         self.state.truncated(now, lane, head)
     }
 
-    /// Something outside the executor (the `std` watchdog) already posted the timeout error of
-    /// the handler running on `lane` and the Runtime API answered `status`: the lane does not
-    /// post it again.
-    pub fn handle_reported_elsewhere(
+    /// The claim that [`Action::Claim`] asked for on `lane` ended with `outcome`.
+    pub fn handle_claim(
         &mut self,
         now: EpochMillis,
         lane: usize,
-        status: u16,
+        outcome: ClaimOutcome,
     ) -> Result<(), Misuse> {
-        self.state.reported_elsewhere(now, lane, status)
+        self.state.claim(now, lane, outcome)
     }
 
     /// `lane`'s request in flight failed: the connection could not be opened, was closed, or

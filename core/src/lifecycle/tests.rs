@@ -17,6 +17,7 @@ enum Act {
     PostResponse(usize, String, Option<String>),
     PostError(usize, String, ErrorCause),
     PostInitError,
+    Claim(usize, String),
     Wait(Option<u64>),
     Exit(ExitReason),
 }
@@ -41,6 +42,7 @@ impl From<Action<'_>> for Act {
                 cause,
             } => Act::PostError(lane, id(invocation), cause),
             Action::PostInitError { .. } => Act::PostInitError,
+            Action::Claim { lane, invocation } => Act::Claim(lane, id(invocation)),
             Action::Wait { until } => Act::Wait(until.map(EpochMillis::as_millis)),
             Action::Exit(r) => Act::Exit(r),
         }
@@ -186,8 +188,7 @@ fn setup_error_posts_init_error_then_exits_non_zero() {
     h.status(0, 202);
     let acts = h.drain();
     assert_eq!(acts, [Act::Exit(ExitReason::SetupFailed)]);
-    assert_ne!(ExitReason::SetupFailed.code(), 0);
-    assert_eq!(h.transcript, [Phase::Init, Phase::Report, Phase::Exit]);
+    assert_eq!(h.transcript, [Phase::Init, Phase::InitReport, Phase::Exit]);
 }
 
 #[test]
@@ -807,48 +808,42 @@ fn a_server_error_on_one_lane_stops_all() {
 
 // --- the table -----------------------------------------------------------------------------
 
-/// A single-lane machine brought into `phase`.
+/// A single-lane machine brought into `phase` (watched for `Claim`, the one phase only a
+/// watched machine has).
 fn machine_in(phase: Phase) -> Harness {
-    let mut h = Harness::<1>::new(Options::new());
+    let mut h = Harness::<1>::new(Options::new().watched(phase == Phase::Claim));
+    h.drain();
+    if phase == Phase::Init {
+        return h;
+    }
+    let outcome = match phase {
+        Phase::InitReport => SetupOutcome::Failed,
+        _ => SetupOutcome::Done,
+    };
+    h.m.handle_setup(h.now, outcome).unwrap();
     h.drain();
     match phase {
-        Phase::Init => {}
-        Phase::Poll => {
-            h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
-            h.drain();
-        }
-        Phase::Run | Phase::Report | Phase::Timeout => {
-            h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
-            h.drain();
+        Phase::Run | Phase::Claim | Phase::Report => {
             run_one(&mut h, "r1");
-            if phase == Phase::Report {
+            if phase != Phase::Run {
                 h.done(0, "r1", ok(1)).unwrap();
                 h.drain();
             }
-            if phase == Phase::Timeout {
-                h.advance_to(T0 + 3_000);
-                h.drain();
-            }
+        }
+        Phase::Timeout => {
+            run_one(&mut h, "r1");
+            h.advance_to(T0 + 3_000);
+            h.drain();
         }
         Phase::Exit => {
-            h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
-            h.drain();
             h.status(0, 500);
             h.drain();
         }
+        Phase::Init | Phase::Poll | Phase::InitReport => {}
     }
     assert_eq!(h.m.phase(), phase);
     h
 }
-
-const PHASES: [Phase; 6] = [
-    Phase::Init,
-    Phase::Poll,
-    Phase::Run,
-    Phase::Report,
-    Phase::Timeout,
-    Phase::Exit,
-];
 
 fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
     let now = h.now;
@@ -863,19 +858,21 @@ fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
             h.m.handle_timeout(now);
             Ok(())
         }
-        InputKind::ReportedElsewhere => h.m.handle_reported_elsewhere(now, 0, 202),
+        InputKind::Claimed => h.m.handle_claim(now, 0, ClaimOutcome::Won),
+        InputKind::ReportedElsewhere => {
+            let outcome = ClaimOutcome::ReportedElsewhere { status: 202 };
+            h.m.handle_claim(now, 0, outcome)
+        }
     }
 }
 
 #[test]
 fn every_pair_outside_the_table_is_misuse_and_changes_nothing() {
-    let mut illegal = 0;
-    for phase in PHASES {
+    for phase in Phase::ALL {
         for input in InputKind::ALL {
             if input == InputKind::TimerFired || is_legal(phase, input) {
                 continue;
             }
-            illegal += 1;
             let mut h = machine_in(phase);
             let before = format!("{:?}", h.m);
             assert_eq!(
@@ -890,18 +887,16 @@ fn every_pair_outside_the_table_is_misuse_and_changes_nothing() {
             );
         }
     }
-    assert_eq!(illegal, 24, "pairs outside the table");
 }
 
 #[test]
 fn every_pair_in_the_table_is_accepted() {
-    for phase in PHASES {
+    for phase in Phase::ALL {
         for input in InputKind::ALL {
             if !is_legal(phase, input) || input == InputKind::TimerFired {
                 continue;
             }
             let mut h = machine_in(phase);
-            // Only Poll/Report/Timeout have a request in flight to answer or fail.
             assert_eq!(feed(&mut h, input), Ok(()), "{phase:?} {input:?}");
             let to = h.m.phase();
             assert!(
@@ -924,11 +919,341 @@ fn the_table_has_no_duplicate_rows_and_every_phase_is_reachable() {
             );
         }
     }
-    for p in PHASES {
+    for p in Phase::ALL {
         assert!(
             p == Phase::Init || TRANSITIONS.iter().any(|t| t.to == p),
             "{p:?}"
         );
+    }
+}
+
+// --- one test per row of the table ----------------------------------------------------------
+
+/// The change of lane state that a row test's scenario made last.
+type Edge = (Phase, InputKind, Phase);
+
+/// Asserts that `edge` is row `row` of [`TRANSITIONS`].
+fn check_row(row: usize, edge: Option<Edge>) {
+    let t = TRANSITIONS[row];
+    assert_eq!(
+        edge,
+        Some((t.from, t.input, t.to)),
+        "row {row} ({:?} --{:?}--> {:?}: {})",
+        t.from,
+        t.input,
+        t.to,
+        t.when
+    );
+}
+
+/// One `#[test]` per row, in the table's order: each scenario returns the edge it took last,
+/// which must be its row.
+macro_rules! row_tests {
+    ($($name:ident => $scenario:expr;)*) => {
+        /// The row tests, by row.
+        const ROW_TESTS: &[&str] = &[$(stringify!($name)),*];
+        row_tests!(@each 0usize; $($name => $scenario;)*);
+    };
+    (@each $row:expr; $name:ident => $scenario:expr; $($rest:tt)*) => {
+        #[test]
+        fn $name() {
+            check_row($row, $scenario);
+        }
+        row_tests!(@each $row + 1usize; $($rest)*);
+    };
+    (@each $row:expr;) => {};
+}
+
+#[test]
+fn every_row_has_its_test() {
+    assert_eq!(ROW_TESTS.len(), TRANSITIONS.len(), "{ROW_TESTS:?}");
+}
+
+fn last<const N: usize>(h: &Harness<N>) -> Option<Edge> {
+    h.m.state.last
+}
+
+fn watched() -> Options {
+    Options::new().watched(true)
+}
+
+/// A started harness whose handler for `r1` is running.
+fn running(options: Options) -> Harness {
+    let mut h = Harness::<1>::started(options);
+    run_one(&mut h, "r1");
+    h
+}
+
+/// A harness whose handler for `r1` returned `outcome` and whose post is in flight (or, when
+/// watched, whose claim is asked for).
+fn finished(options: Options, outcome: HandlerOutcome) -> Harness {
+    let mut h = running(options);
+    h.done(0, "r1", outcome).unwrap();
+    h.drain();
+    h
+}
+
+/// A harness whose handler for `r1` timed out and whose timeout post is in flight (or, when
+/// watched, whose claim is asked for).
+fn timed_out(options: Options) -> Harness {
+    let mut h = running(options);
+    h.advance_to(T0 + 2_900);
+    h.drain();
+    h
+}
+
+/// A harness whose setup failed and whose init error post is in flight.
+fn init_failed() -> Harness {
+    let mut h = Harness::<1>::new(Options::new());
+    h.drain();
+    h.m.handle_setup(h.now, SetupOutcome::Failed).unwrap();
+    h.drain();
+    h
+}
+
+/// Fails lane 0's request once and, if the machine backs off, lets the backoff pass.
+fn fail_and_retry<const N: usize>(h: &mut Harness<N>) {
+    h.fail(0);
+    if let [.., Act::Wait(Some(t))] = h.drain()[..] {
+        h.advance_to(t);
+        h.drain();
+    }
+}
+
+/// Fails lane 0's request until the machine gives up.
+fn fail_until_exit<const N: usize>(h: &mut Harness<N>) -> Option<Edge> {
+    for _ in 1..MAX_ATTEMPTS {
+        fail_and_retry(h);
+    }
+    h.fail(0);
+    assert_eq!(h.drain(), [Act::Exit(ExitReason::Unreachable)]);
+    last(h)
+}
+
+fn claim(h: &mut Harness, outcome: ClaimOutcome) -> Option<Edge> {
+    h.m.handle_claim(h.now, 0, outcome).unwrap();
+    last(h)
+}
+
+fn elsewhere(status: u16) -> ClaimOutcome {
+    ClaimOutcome::ReportedElsewhere { status }
+}
+
+row_tests! {
+    row_setup_done_fetches => {
+        let mut h = Harness::<1>::new(Options::new());
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        last(&h)
+    };
+    row_setup_failed_posts_init_error => last(&init_failed());
+    row_setup_failed_other_lanes_exit => {
+        let mut h = Harness::<2>::new(Options::new().lanes(2));
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Failed).unwrap();
+        last(&h)
+    };
+    row_next_runs_the_handler => last(&running(Options::new()));
+    row_next_oversized_event_is_reported => {
+        let mut h = Harness::<1>::started(Options::new());
+        let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"r1");
+        h.respond(0, head, MAX_PAYLOAD_BYTES as u64 + 1);
+        last(&h)
+    };
+    row_next_without_request_id_fetches_again => {
+        let mut h = Harness::<1>::started(Options::new());
+        h.status(0, 200);
+        last(&h)
+    };
+    row_next_server_error_exits => {
+        let mut h = Harness::<1>::started(Options::new());
+        h.status(0, 503);
+        last(&h)
+    };
+    row_next_transport_failure_retries => {
+        let mut h = Harness::<1>::started(Options::new());
+        h.fail(0);
+        last(&h)
+    };
+    row_next_transport_failures_exit => fail_until_exit(&mut Harness::<1>::started(Options::new()));
+    row_next_backoff_over_fetches_again => {
+        let mut h = Harness::<1>::started(Options::new());
+        h.status(0, 403);
+        h.advance_to(T0 + backoff_ms(2));
+        last(&h)
+    };
+    row_handler_done_posts => last(&finished(Options::new(), ok(1)));
+    row_handler_done_watched_claims => last(&finished(watched(), ok(1)));
+    row_timeout_posts => last(&timed_out(Options::new()));
+    row_timeout_watched_claims => last(&timed_out(watched()));
+    row_claimed_posts_the_result => claim(&mut finished(watched(), ok(1)), ClaimOutcome::Won);
+    row_claimed_posts_the_timeout => claim(&mut timed_out(watched()), ClaimOutcome::Won);
+    row_reported_elsewhere_fetches => claim(&mut finished(watched(), ok(1)), elsewhere(202));
+    row_reported_elsewhere_server_error_exits => {
+        claim(&mut finished(watched(), ok(1)), elsewhere(500))
+    };
+    row_report_accepted_fetches => {
+        let mut h = finished(Options::new(), ok(1));
+        h.status(0, 202);
+        last(&h)
+    };
+    row_response_too_large_posts_its_error => {
+        let mut h = finished(Options::new(), ok(1));
+        h.status(0, 413);
+        last(&h)
+    };
+    row_report_server_error_exits => {
+        let mut h = finished(Options::new(), ok(1));
+        h.status(0, 500);
+        last(&h)
+    };
+    row_report_transport_failure_reposts => {
+        let mut h = finished(Options::new(), ok(1));
+        h.fail(0);
+        last(&h)
+    };
+    row_report_transport_failures_exit => fail_until_exit(&mut finished(Options::new(), ok(1)));
+    row_report_backoff_over_reposts => {
+        let mut h = finished(Options::new(), ok(1));
+        fail_and_retry(&mut h);
+        fail_and_retry(&mut h);
+        last(&h)
+    };
+    row_timeout_accepted_fetches => {
+        let mut h = timed_out(Options::new());
+        h.status(0, 202);
+        last(&h)
+    };
+    row_timeout_server_error_exits => {
+        let mut h = timed_out(Options::new());
+        h.status(0, 500);
+        last(&h)
+    };
+    row_timeout_late_result_dropped => {
+        let mut h = timed_out(Options::new());
+        h.done(0, "r1", ok(1)).unwrap();
+        last(&h)
+    };
+    row_timeout_transport_failure_reposts => {
+        let mut h = timed_out(Options::new());
+        h.fail(0);
+        last(&h)
+    };
+    row_timeout_transport_failures_exit => fail_until_exit(&mut timed_out(Options::new()));
+    row_timeout_backoff_over_reposts => {
+        let mut h = timed_out(Options::new());
+        fail_and_retry(&mut h);
+        fail_and_retry(&mut h);
+        last(&h)
+    };
+    row_init_error_answered_exits => {
+        let mut h = init_failed();
+        h.status(0, 202);
+        last(&h)
+    };
+    row_init_error_transport_failure_reposts => {
+        let mut h = init_failed();
+        h.fail(0);
+        last(&h)
+    };
+    row_init_error_transport_failures_exit => fail_until_exit(&mut init_failed());
+    row_init_error_backoff_over_reposts => {
+        let mut h = init_failed();
+        fail_and_retry(&mut h);
+        fail_and_retry(&mut h);
+        last(&h)
+    };
+}
+
+// --- the rendered tables --------------------------------------------------------------------
+
+/// The markdown the module docs include: the phases' edges, [`TRANSITIONS`] and
+/// [`STATUS_POLICY`], rendered from the constants.
+fn render() -> String {
+    use core::fmt::Write as _;
+    let mut md = String::new();
+    md.push_str("<!-- Rendered from TRANSITIONS and STATUS_POLICY by a test in ");
+    md.push_str("core/src/lifecycle/tests.rs;\n     `UPDATE_TRANSITIONS=1 cargo test -p ");
+    md.push_str("lambda-runtime-types --lib rendered` rewrites it. -->\n\n");
+    md.push_str("Where each phase can go (`input → phase`):\n\n```text\n");
+    for from in Phase::ALL {
+        let mut edges: Vec<String> = Vec::new();
+        for t in TRANSITIONS.iter().filter(|t| t.from == from) {
+            let edge = format!("{:?} → {:?}", t.input, t.to);
+            if !edges.contains(&edge) {
+                edges.push(edge);
+            }
+        }
+        let edges = if edges.is_empty() {
+            "(terminal)".to_string()
+        } else {
+            edges.join(", ")
+        };
+        let _ = writeln!(md, "{:<10} {edges}", format!("{from:?}"));
+    }
+    md.push_str("```\n\n");
+    md.push_str("| # | from | input | to | when |\n|---:|---|---|---|---|\n");
+    for (i, t) in TRANSITIONS.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "| {i} | `{:?}` | `{:?}` | `{:?}` | {} |",
+            t.from, t.input, t.to, t.when
+        );
+    }
+    md.push_str("\nWhat a status means (the first matching rule decides):\n\n");
+    md.push_str("| requests | statuses | answer |\n|---|---|---|\n");
+    for r in STATUS_POLICY {
+        let kinds: Vec<String> = r.kinds.iter().map(|k| format!("`{k:?}`")).collect();
+        let statuses = match (r.lowest, r.highest) {
+            (lo, hi) if lo == hi => format!("{lo}"),
+            (lo, u16::MAX) => format!("{lo} and above"),
+            (0, hi) => format!("up to {hi} (not matched above)"),
+            (lo, hi) => format!("{lo}–{hi}"),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {statuses} | `{:?}` |",
+            kinds.join(", "),
+            r.answer
+        );
+    }
+    md
+}
+
+#[test]
+fn the_rendered_tables_are_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/lifecycle/transitions.md");
+    let rendered = render();
+    if std::env::var_os("UPDATE_TRANSITIONS").is_some() {
+        std::fs::write(path, &rendered).unwrap();
+    }
+    assert!(
+        include_str!("transitions.md") == rendered,
+        "{path} is stale: run `UPDATE_TRANSITIONS=1 cargo test -p lambda-runtime-types --lib \
+         rendered` (twice: the first run writes it, the second compiles it in)"
+    );
+}
+
+// --- the status policy -----------------------------------------------------------------------
+
+#[test]
+fn every_status_of_every_request_kind_has_one_meaning() {
+    use RequestKind::*;
+    for status in 0..=u16::MAX {
+        assert_eq!(answer(Next, status) == Answer::Delivered, status == 200);
+        for kind in [Next, Response, Error, InitError] {
+            let a = answer(kind, status);
+            assert_eq!(a == Answer::ServerError, status >= 500, "{kind:?} {status}");
+            if kind != Next {
+                assert_eq!(a == Answer::Accepted, (200..300).contains(&status));
+            }
+        }
+        assert_eq!(answer(Response, status) == Answer::TooLarge, status == 413);
+        assert_ne!(answer(Error, status), Answer::TooLarge);
+        for kind in [Response, Error] {
+            assert_eq!(answer(kind, status) == Answer::Gone, status == 410);
+        }
+        assert_ne!(answer(InitError, status), Answer::Gone);
     }
 }
 
@@ -955,37 +1280,58 @@ fn run_handler_says_when_the_timeout_will_be_reported() {
 // --- reports made outside the executor, truncated events ----------------------------------
 
 #[test]
-fn a_report_by_the_watchdog_ends_the_invocation_without_a_second_post() {
-    // The handler blocks: the watchdog posts, the handler returns later.
-    let mut h = Harness::<1>::started(Options::new());
-    run_one(&mut h, "r1");
-    h.m.handle_reported_elsewhere(h.now, 0, 202).unwrap();
+fn a_watched_invocation_is_claimed_before_anything_is_posted() {
+    // The handler blocked: the watchdog posted its timeout; the late result is dropped.
+    let mut h = finished(watched(), ok(1));
+    h.m.handle_claim(h.now, 0, elsewhere(202)).unwrap();
     h.record();
     assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
-    assert!(
-        h.done(0, "r1", ok(1)).is_err(),
-        "the late result has nowhere to go"
-    );
     assert_eq!(
         h.transcript,
-        [Phase::Init, Phase::Poll, Phase::Run, Phase::Poll]
+        [
+            Phase::Init,
+            Phase::Poll,
+            Phase::Run,
+            Phase::Claim,
+            Phase::Poll
+        ]
     );
 
-    // The machine's own timer fired too, but the watchdog claimed the report first.
-    let mut h = Harness::<1>::started(Options::new());
-    run_one(&mut h, "r1");
-    h.advance_to(h.now.as_millis() + 3_000);
+    // The driver claimed first: the result is posted as usual.
+    let mut h = running(watched());
+    h.done(0, "r1", ok(1)).unwrap();
+    assert_eq!(h.drain(), [Act::Claim(0, "r1".into()), Act::Wait(None)]);
+    h.m.handle_claim(h.now, 0, ClaimOutcome::Won).unwrap();
+    assert_eq!(
+        h.drain(),
+        [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]
+    );
+
+    // The machine's own timer fired: claimed, then posted as a timeout.
+    let mut h = timed_out(watched());
+    h.m.handle_claim(h.now, 0, ClaimOutcome::Won).unwrap();
     assert!(matches!(
-        h.drain()[0],
-        Act::PostError(0, _, ErrorCause::Timeout { .. })
+        h.drain()[..],
+        [
+            Act::PostError(0, _, ErrorCause::Timeout { .. }),
+            Act::Wait(None)
+        ]
     ));
-    h.m.handle_reported_elsewhere(h.now, 0, 202).unwrap();
-    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert_eq!(h.m.phase(), Phase::Timeout);
+
+    // A claim answers only the claim it was asked for.
+    let mut h = running(watched());
+    assert_eq!(
+        h.m.handle_claim(h.now, 0, ClaimOutcome::Won),
+        Err(Misuse::Illegal {
+            phase: Phase::Run,
+            input: InputKind::Claimed
+        })
+    );
 
     // A 5xx answer to the watchdog's post stops the runtime like any other.
-    let mut h = Harness::<1>::started(Options::new());
-    run_one(&mut h, "r1");
-    h.m.handle_reported_elsewhere(h.now, 0, 500).unwrap();
+    let mut h = timed_out(watched());
+    h.m.handle_claim(h.now, 0, elsewhere(500)).unwrap();
     assert_eq!(
         h.drain(),
         [Act::Exit(ExitReason::ServerError { status: 500 })]

@@ -1,10 +1,11 @@
-//! The lifecycle's private state. Only this file assigns lane states.
+//! The lifecycle's private state. Only this file assigns lane states, and only through
+//! [`State::set`], which checks each change against [`TRANSITIONS`](super::TRANSITIONS).
 
 use super::{
-    Action, ErrorCause, ExitReason, HandlerOutcome, InputKind, Invocation, MAX_ATTEMPTS,
-    MAX_DEADLINE_AHEAD_MS, MAX_PAYLOAD_BYTES, Options, Phase, backoff_ms, is_legal,
+    Action, Answer, ClaimOutcome, ErrorCause, ExitReason, HandlerOutcome, InputKind, Invocation,
+    MAX_ATTEMPTS, MAX_DEADLINE_AHEAD_MS, MAX_PAYLOAD_BYTES, Misuse, Options, Phase, RequestKind,
+    answer, backoff_ms, is_legal,
 };
-use crate::error::Misuse;
 use crate::id::RequestId;
 use crate::time::{Deadline, EpochMillis};
 use crate::wire::ResponseHead;
@@ -20,13 +21,14 @@ pub(super) enum Io {
     RetryAt(EpochMillis),
 }
 
-/// What a lane in `Report` posts.
+/// What a lane in `Report` (or `Claim`) posts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Post {
     Response { len: usize },
     Error(ErrorCause),
 }
 
+/// One lane's state: one variant per [`Phase`], each holding what that phase needs.
 #[derive(Debug)]
 pub(super) enum LaneState {
     Init,
@@ -38,9 +40,19 @@ pub(super) enum LaneState {
         timer: Option<EpochMillis>,
         started: bool,
     },
+    Claim {
+        inv: Invocation,
+        post: Post,
+        asked: bool,
+    },
     Report {
         inv: Invocation,
         post: Post,
+        io: Io,
+    },
+    Timeout {
+        inv: Invocation,
+        cause: ErrorCause,
         io: Io,
     },
     InitReport {
@@ -50,12 +62,19 @@ pub(super) enum LaneState {
 }
 
 impl LaneState {
-    /// About to post `post` for `inv`.
+    /// About to post `post` for `inv`: in `Timeout` for a timeout, in `Report` otherwise.
     fn report(inv: Invocation, post: Post) -> Self {
-        Self::Report {
-            inv,
-            post,
-            io: Io::Due,
+        match post {
+            Post::Error(cause @ ErrorCause::Timeout { .. }) => Self::Timeout {
+                inv,
+                cause,
+                io: Io::Due,
+            },
+            post => Self::Report {
+                inv,
+                post,
+                io: Io::Due,
+            },
         }
     }
 
@@ -64,32 +83,55 @@ impl LaneState {
             Self::Init => Phase::Init,
             Self::Poll { .. } => Phase::Poll,
             Self::Run { .. } => Phase::Run,
-            Self::Report {
-                post: Post::Error(ErrorCause::Timeout { .. }),
-                ..
-            } => Phase::Timeout,
-            Self::Report { .. } | Self::InitReport { .. } => Phase::Report,
+            Self::Claim { .. } => Phase::Claim,
+            Self::Report { .. } => Phase::Report,
+            Self::Timeout { .. } => Phase::Timeout,
+            Self::InitReport { .. } => Phase::InitReport,
             Self::Exit => Phase::Exit,
         }
     }
 
     pub(super) fn invocation(&self) -> Option<&Invocation> {
         match self {
-            Self::Run { inv, .. } | Self::Report { inv, .. } => Some(inv),
+            Self::Run { inv, .. }
+            | Self::Claim { inv, .. }
+            | Self::Report { inv, .. }
+            | Self::Timeout { inv, .. } => Some(inv),
             _ => None,
         }
     }
 
     fn io(&self) -> Option<Io> {
         match self {
-            Self::Poll { io } | Self::Report { io, .. } | Self::InitReport { io } => Some(*io),
+            Self::Poll { io }
+            | Self::Report { io, .. }
+            | Self::Timeout { io, .. }
+            | Self::InitReport { io } => Some(*io),
             _ => None,
         }
     }
 
     fn set_io(&mut self, new: Io) {
-        if let Self::Poll { io } | Self::Report { io, .. } | Self::InitReport { io } = self {
+        if let Self::Poll { io }
+        | Self::Report { io, .. }
+        | Self::Timeout { io, .. }
+        | Self::InitReport { io } = self
+        {
             *io = new;
+        }
+    }
+
+    /// The request kind this lane's request in flight is, if it has one.
+    fn request_kind(&self) -> Option<RequestKind> {
+        match self {
+            Self::Poll { .. } => Some(RequestKind::Next),
+            Self::Report {
+                post: Post::Response { .. },
+                ..
+            } => Some(RequestKind::Response),
+            Self::Report { .. } | Self::Timeout { .. } => Some(RequestKind::Error),
+            Self::InitReport { .. } => Some(RequestKind::InitError),
+            _ => None,
         }
     }
 
@@ -125,6 +167,9 @@ pub(super) struct State<const LANES: usize> {
     latest: EpochMillis,
     /// An implausible deadline was logged at warning level already.
     warned_deadline: bool,
+    /// The last change of lane state, for the tests of each row of the table.
+    #[cfg(test)]
+    pub(super) last: Option<(Phase, InputKind, Phase)>,
 }
 
 impl<const LANES: usize> State<LANES> {
@@ -146,6 +191,8 @@ impl<const LANES: usize> State<LANES> {
             cursor: 0,
             latest: EpochMillis::ZERO,
             warned_deadline: false,
+            #[cfg(test)]
+            last: None,
         }
     }
 
@@ -154,7 +201,7 @@ impl<const LANES: usize> State<LANES> {
         self.latest
     }
 
-    /// The lane, if `input` is legal for it; otherwise the misuse and no change.
+    /// Ok if `input` is legal for `lane`; otherwise the misuse, and nothing changes.
     fn check(&self, lane: usize, input: InputKind) -> Result<(), Misuse> {
         if lane >= self.active {
             return Err(Misuse::NoSuchLane(lane));
@@ -176,17 +223,20 @@ impl<const LANES: usize> State<LANES> {
         }
     }
 
+    /// The one assignment of a lane's state.
     fn set(&mut self, lane: usize, input: InputKind, next: LaneState) {
+        let from = self.lanes[lane].state.phase();
         debug_assert!(
             super::TRANSITIONS
                 .iter()
-                .any(|t| t.from == self.lanes[lane].state.phase()
-                    && t.input == input
-                    && t.to == next.phase()),
-            "transition {:?} --{input:?}--> {:?} is not in TRANSITIONS",
-            self.lanes[lane].state.phase(),
+                .any(|t| t.from == from && t.input == input && t.to == next.phase()),
+            "transition {from:?} --{input:?}--> {:?} is not in TRANSITIONS",
             next.phase()
         );
+        #[cfg(test)]
+        {
+            self.last = Some((from, input, next.phase()));
+        }
         self.lanes[lane].state = next;
     }
 
@@ -196,6 +246,20 @@ impl<const LANES: usize> State<LANES> {
         self.exit = Some(reason);
         for l in &mut self.lanes[..self.active] {
             l.state = LaneState::Exit;
+        }
+    }
+
+    /// Where a lane goes once its handler's result (or its timeout) is known: straight to the
+    /// post, or first to `Claim` when a watchdog may have reported the invocation already.
+    fn finish(&self, inv: Invocation, post: Post) -> LaneState {
+        if self.options.watched {
+            LaneState::Claim {
+                inv,
+                post,
+                asked: false,
+            }
+        } else {
+            LaneState::report(inv, post)
         }
     }
 
@@ -223,42 +287,47 @@ impl<const LANES: usize> State<LANES> {
         &mut self,
         now: EpochMillis,
         lane: usize,
-        status: u16,
         head: &ResponseHead<'_>,
         body_len: u64,
     ) -> Result<(), Misuse> {
         const INPUT: InputKind = InputKind::Response;
         self.check_in_flight(lane, INPUT)?;
         let now = self.clock(now);
-        if status >= 500 {
+        let status = head.status;
+        let Some(kind) = self.lanes[lane].state.request_kind() else {
+            // `check_in_flight` admits only lanes with a request in flight.
+            return Ok(());
+        };
+        let verdict = answer(kind, status);
+        if verdict == Answer::ServerError {
             self.exit(lane, INPUT, ExitReason::ServerError { status });
             return Ok(());
         }
         let l = &mut self.lanes[lane];
         let next = match &l.state {
             LaneState::Poll { .. } => {
-                self.next_answered(now, lane, status, head, body_len);
+                self.next_answered(now, lane, verdict, head, body_len);
                 return Ok(());
             }
             LaneState::InitReport { .. } => {
-                if !(200..300).contains(&status) {
+                if verdict != Answer::Accepted {
                     log::warn!("/runtime/init/error answered {status}");
                 }
                 self.exit(lane, INPUT, ExitReason::SetupFailed);
                 return Ok(());
             }
-            LaneState::Report { inv, post, .. } => {
+            LaneState::Report { inv, .. } | LaneState::Timeout { inv, .. } => {
                 l.failures = 0;
                 let id = &inv.request_id;
-                match (status, *post) {
-                    (200..=299, _) => LaneState::Poll { io: Io::Due },
-                    (413, Post::Response { len }) => {
+                match (verdict, post_of(&l.state)) {
+                    (Answer::TooLarge, Some(Post::Response { len })) => {
                         log::warn!("[{id}] response of {len} bytes refused as too large (413)");
                         let post = Post::Error(ErrorCause::ResponseTooLarge { len });
                         LaneState::report(inv.clone(), post)
                     }
-                    (410, _) => {
-                        log::warn!("[{id}] report refused: the invocation timed out (410)");
+                    (Answer::Accepted, _) => LaneState::Poll { io: Io::Due },
+                    (Answer::Gone, _) => {
+                        log::warn!("[{id}] report refused: the invocation timed out ({status})");
                         LaneState::Poll { io: Io::Due }
                     }
                     (_, _) => {
@@ -267,8 +336,9 @@ impl<const LANES: usize> State<LANES> {
                     }
                 }
             }
-            // `check_in_flight` admits only lanes with a request in flight.
-            LaneState::Init | LaneState::Run { .. } | LaneState::Exit => return Ok(()),
+            LaneState::Init | LaneState::Run { .. } | LaneState::Claim { .. } | LaneState::Exit => {
+                return Ok(());
+            }
         };
         self.set(lane, INPUT, next);
         Ok(())
@@ -278,12 +348,13 @@ impl<const LANES: usize> State<LANES> {
         &mut self,
         now: EpochMillis,
         lane: usize,
-        status: u16,
+        verdict: Answer,
         head: &ResponseHead<'_>,
         body_len: u64,
     ) {
         const INPUT: InputKind = InputKind::Response;
-        if status != 200 {
+        let status = head.status;
+        if verdict != Answer::Delivered {
             log::warn!("/next answered {status}");
             self.lanes[lane].failures += 1;
             let failures = self.lanes[lane].failures;
@@ -291,13 +362,8 @@ impl<const LANES: usize> State<LANES> {
                 self.exit(lane, INPUT, ExitReason::Refused { status });
             } else {
                 let at = now.saturating_add(backoff_ms(failures.saturating_add(1)));
-                self.set(
-                    lane,
-                    INPUT,
-                    LaneState::Poll {
-                        io: Io::RetryAt(at),
-                    },
-                );
+                let io = Io::RetryAt(at);
+                self.set(lane, INPUT, LaneState::Poll { io });
             }
             return;
         }
@@ -319,41 +385,41 @@ impl<const LANES: usize> State<LANES> {
             self.set(lane, INPUT, LaneState::report(inv, post));
             return;
         }
-        let warned = &mut self.warned_deadline;
-        let timer = inv.deadline.and_then(|d| {
-            let ahead = d.at().millis_since(now);
-            if d.at() <= now || ahead > MAX_DEADLINE_AHEAD_MS {
-                // Local emulators send such deadlines on every invocation: say it once.
-                let level = if *warned {
-                    log::Level::Debug
-                } else {
-                    log::Level::Warn
-                };
-                *warned = true;
-                log::log!(
-                    level,
-                    "[{}] implausible deadline {} (now {now}): no timeout armed",
-                    inv.request_id,
-                    d.at()
-                );
-                None
+        let timer = self.timeout_at(now, &inv);
+        let run = LaneState::Run {
+            inv,
+            timer,
+            started: false,
+        };
+        self.set(lane, INPUT, run);
+    }
+
+    /// When `inv` times out (its deadline minus the margin), or `None` for a missing or
+    /// implausible deadline.
+    fn timeout_at(&mut self, now: EpochMillis, inv: &Invocation) -> Option<EpochMillis> {
+        let d = inv.deadline?;
+        let ahead = d.at().millis_since(now);
+        if d.at() <= now || ahead > MAX_DEADLINE_AHEAD_MS {
+            // Local emulators send such deadlines on every invocation: say it once.
+            let level = if self.warned_deadline {
+                log::Level::Debug
             } else {
-                Some(
-                    d.at()
-                        .saturating_sub(self.options.timeout_margin_ms)
-                        .max(now),
-                )
-            }
-        });
-        self.set(
-            lane,
-            INPUT,
-            LaneState::Run {
-                inv,
-                timer,
-                started: false,
-            },
-        );
+                log::Level::Warn
+            };
+            self.warned_deadline = true;
+            log::log!(
+                level,
+                "[{}] implausible deadline {} (now {now}): no timeout armed",
+                inv.request_id,
+                d.at()
+            );
+            return None;
+        }
+        Some(
+            d.at()
+                .saturating_sub(self.options.timeout_margin_ms)
+                .max(now),
+        )
     }
 
     pub(super) fn truncated(
@@ -367,12 +433,12 @@ impl<const LANES: usize> State<LANES> {
             self.lanes.get(lane).map(|l| &l.state),
             Some(LaneState::Poll { .. })
         );
-        let inv = (is_next && head.status == 200)
+        let inv = (is_next && answer(RequestKind::Next, head.status) == Answer::Delivered)
             .then(|| Invocation::from_head(head).ok())
             .flatten();
         let Some(inv) = inv else {
             // The status line is what matters for every other answer.
-            return self.response(now, lane, head.status, head, 0);
+            return self.response(now, lane, head, 0);
         };
         self.check_in_flight(lane, INPUT)?;
         self.clock(now);
@@ -383,24 +449,46 @@ impl<const LANES: usize> State<LANES> {
         Ok(())
     }
 
-    pub(super) fn reported_elsewhere(
+    pub(super) fn claim(
         &mut self,
         now: EpochMillis,
         lane: usize,
-        status: u16,
+        outcome: ClaimOutcome,
     ) -> Result<(), Misuse> {
-        const INPUT: InputKind = InputKind::ReportedElsewhere;
-        self.check(lane, INPUT)?;
+        let input = match outcome {
+            ClaimOutcome::Won => InputKind::Claimed,
+            ClaimOutcome::ReportedElsewhere { .. } => InputKind::ReportedElsewhere,
+        };
+        self.check(lane, input)?;
         self.clock(now);
-        if status >= 500 {
-            self.exit(lane, INPUT, ExitReason::ServerError { status });
+        let LaneState::Claim { inv, post, .. } = &self.lanes[lane].state else {
+            // `check` admits only lanes in `Claim`.
             return Ok(());
-        }
-        if !(200..300).contains(&status) {
-            log::warn!("the watchdog's report was refused with {status}; not retried");
-        }
-        self.lanes[lane].failures = 0;
-        self.set(lane, INPUT, LaneState::Poll { io: Io::Due });
+        };
+        let (inv, post) = (inv.clone(), *post);
+        let next = match outcome {
+            ClaimOutcome::Won => LaneState::report(inv, post),
+            ClaimOutcome::ReportedElsewhere { status } => {
+                let id = &inv.request_id;
+                match answer(RequestKind::Error, status) {
+                    Answer::ServerError => {
+                        self.exit(lane, input, ExitReason::ServerError { status });
+                        return Ok(());
+                    }
+                    Answer::Accepted => {}
+                    _ => log::warn!("[{id}] the watchdog's report was refused with {status}"),
+                }
+                if matches!(
+                    post,
+                    Post::Response { .. } | Post::Error(ErrorCause::Handler)
+                ) {
+                    log::warn!("[{id}] late handler result dropped: the watchdog reported it");
+                }
+                self.lanes[lane].failures = 0;
+                LaneState::Poll { io: Io::Due }
+            }
+        };
+        self.set(lane, input, next);
         Ok(())
     }
 
@@ -425,8 +513,13 @@ impl<const LANES: usize> State<LANES> {
             Io::RetryAt(now.saturating_add(delay))
         };
         // Same phase, same request: only when it is sent again changes.
-        debug_assert!(super::is_legal(l.state.phase(), INPUT));
+        let from = l.state.phase();
+        debug_assert!(is_legal(from, INPUT));
         l.state.set_io(io);
+        #[cfg(test)]
+        {
+            self.last = Some((from, INPUT, from));
+        }
         Ok(())
     }
 
@@ -445,6 +538,10 @@ impl<const LANES: usize> State<LANES> {
         }
         let LaneState::Run { inv, .. } = state else {
             log::warn!("[{id}] handler finished after its timeout was reported; dropped");
+            #[cfg(test)]
+            {
+                self.last = Some((Phase::Timeout, INPUT, Phase::Timeout));
+            }
             return Ok(());
         };
         let post = match outcome {
@@ -455,7 +552,7 @@ impl<const LANES: usize> State<LANES> {
             HandlerOutcome::Ok { len } => Post::Response { len },
             HandlerOutcome::Failed => Post::Error(ErrorCause::Handler),
         };
-        let next = LaneState::report(inv.clone(), post);
+        let next = self.finish(inv.clone(), post);
         self.clock(now);
         self.set(lane, INPUT, next);
         Ok(())
@@ -469,7 +566,11 @@ impl<const LANES: usize> State<LANES> {
                 Some(t) if t <= now => {}
                 _ => continue,
             }
-            if let LaneState::Run { inv, .. } = state {
+            let running = match state {
+                LaneState::Run { inv, .. } => Some(inv.clone()),
+                _ => None,
+            };
+            if let Some(inv) = running {
                 let deadline = inv.deadline.unwrap_or(Deadline(now));
                 log::error!(
                     "[{}] handler timed out (deadline {})",
@@ -480,10 +581,15 @@ impl<const LANES: usize> State<LANES> {
                     deadline,
                     margin_ms: self.options.timeout_margin_ms,
                 };
-                let post = Post::Error(cause);
-                let next = LaneState::report(inv.clone(), post);
+                let next = self.finish(inv, Post::Error(cause));
                 self.set(lane, InputKind::TimerFired, next);
             } else {
+                // A backoff is over: the same request is due again.
+                let state = &mut self.lanes[lane].state;
+                #[cfg(test)]
+                {
+                    self.last = Some((state.phase(), InputKind::TimerFired, state.phase()));
+                }
                 state.set_io(Io::Due);
             }
         }
@@ -511,6 +617,10 @@ impl<const LANES: usize> State<LANES> {
                 invocation: inv,
                 timeout_at: *timer,
             },
+            LaneState::Claim { inv, .. } => Action::Claim {
+                lane,
+                invocation: inv,
+            },
             LaneState::Report {
                 inv,
                 post: Post::Response { .. },
@@ -523,7 +633,8 @@ impl<const LANES: usize> State<LANES> {
                 inv,
                 post: Post::Error(cause),
                 ..
-            } => Action::PostError {
+            }
+            | LaneState::Timeout { inv, cause, .. } => Action::PostError {
                 lane,
                 invocation: inv,
                 cause: *cause,
@@ -539,13 +650,15 @@ impl<const LANES: usize> State<LANES> {
         for k in 0..self.active {
             let lane = (self.cursor + k) % self.active;
             let state = &mut self.lanes[lane].state;
-            let due = if let LaneState::Run { started, .. } = state {
-                !core::mem::replace(started, true)
-            } else if state.io() == Some(Io::Due) {
-                state.set_io(Io::InFlight);
-                true
-            } else {
-                false
+            let due = match state {
+                LaneState::Run { started: once, .. } | LaneState::Claim { asked: once, .. } => {
+                    !core::mem::replace(once, true)
+                }
+                _ if state.io() == Some(Io::Due) => {
+                    state.set_io(Io::InFlight);
+                    true
+                }
+                _ => false,
             };
             if due {
                 self.cursor = (lane + 1) % self.active;
@@ -553,5 +666,14 @@ impl<const LANES: usize> State<LANES> {
             }
         }
         None
+    }
+}
+
+/// What a lane in `Report` or `Timeout` posts.
+fn post_of(state: &LaneState) -> Option<Post> {
+    match state {
+        LaneState::Report { post, .. } => Some(*post),
+        LaneState::Timeout { cause, .. } => Some(Post::Error(*cause)),
+        _ => None,
     }
 }

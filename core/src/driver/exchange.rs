@@ -1,0 +1,319 @@
+//! One request/response exchange with the Runtime API on a lane's keep-alive connection.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{Connection, Executor, Outbox};
+use crate::diagnostic::Diagnostic;
+use crate::id::{InvocationId, RequestId};
+use crate::lifecycle::MAX_PAYLOAD_BYTES;
+use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request};
+
+/// Bodies up to this size are sent in the same write as the request head.
+const COALESCE_BYTES: usize = 16 * 1024;
+/// How much the read buffer grows by when it is full.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A lane's connection and reusable buffers.
+pub(super) struct LaneIo<C> {
+    conn: Option<C>,
+    /// The read buffer; it keeps its length (never zero-filled again) and starts with the last
+    /// response's head, `head_len` bytes.
+    buf: Vec<u8>,
+    head_len: usize,
+    /// The last response's head as parsed, so that it is parsed once, not once per use.
+    index: Option<wire::HeadIndex>,
+    /// The last `/next` event payload.
+    pub(super) event: Vec<u8>,
+    /// Scratch space for request heads.
+    head: Vec<u8>,
+}
+
+impl<C> LaneIo<C> {
+    /// The last response's head (none if the last exchange failed before one arrived).
+    pub(super) fn response_head(&self) -> Option<wire::ResponseHead<'_>> {
+        let bytes = self.buf.get(..self.head_len)?;
+        self.index.as_ref().map(|index| index.head(bytes))
+    }
+}
+
+impl<C> Default for LaneIo<C> {
+    fn default() -> Self {
+        Self {
+            conn: None,
+            buf: Vec::new(),
+            head_len: 0,
+            index: None,
+            event: Vec::new(),
+            head: Vec::new(),
+        }
+    }
+}
+
+/// The request an exchange sends.
+pub(super) enum Outgoing {
+    Next,
+    Response(RequestId, Option<InvocationId>, Vec<u8>),
+    Error(RequestId, Option<InvocationId>, Diagnostic),
+    InitError(Diagnostic),
+}
+
+impl Outgoing {
+    /// What the lane holds again when the request must be sent again.
+    pub(super) fn into_outbox(self) -> Outbox {
+        match self {
+            Self::Next => Outbox::Empty,
+            Self::Response(_, _, bytes) => Outbox::Response(bytes),
+            Self::Error(_, _, d) | Self::InitError(d) => Outbox::Error(d),
+        }
+    }
+}
+
+/// Why an exchange failed.
+pub(super) enum ExchangeError {
+    Io(String),
+    Wire(wire::WireError),
+    Closed,
+    /// The response head arrived, its body did not.
+    Truncated(String),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => f.write_str(e),
+            Self::Wire(e) => write!(f, "malformed response: {e}"),
+            Self::Closed => f.write_str("connection closed before a complete response"),
+            Self::Truncated(e) => write!(f, "the body did not arrive: {e}"),
+        }
+    }
+}
+
+fn io_error(e: impl fmt::Display) -> ExchangeError {
+    ExchangeError::Io(e.to_string())
+}
+
+/// What an exchange gives back: the lane's I/O, the request it sent (kept for a retry), and the
+/// response's body length or why it failed.
+pub(super) struct Exchanged<C> {
+    pub(super) io: LaneIo<C>,
+    pub(super) sent: Outgoing,
+    pub(super) result: Result<u64, ExchangeError>,
+}
+
+/// Sends `outgoing` on the lane's connection (opening one if needed) and reads the response.
+pub(super) async fn exchange<E: Executor>(
+    exec: &E,
+    endpoint: &Endpoint,
+    mut io: LaneIo<E::Connection>,
+    outgoing: Outgoing,
+) -> Exchanged<E::Connection> {
+    let result = send_and_receive(exec, endpoint, &mut io, &outgoing).await;
+    if result.is_err() {
+        io.conn = None;
+    }
+    Exchanged {
+        io,
+        sent: outgoing,
+        result,
+    }
+}
+
+async fn send_and_receive<E: Executor>(
+    exec: &E,
+    endpoint: &Endpoint,
+    io: &mut LaneIo<E::Connection>,
+    outgoing: &Outgoing,
+) -> Result<u64, ExchangeError> {
+    let error_json;
+    let error_type;
+    let (request, body): (Request<'_>, &[u8]) = match outgoing {
+        Outgoing::Next => (Request::Next, &[]),
+        Outgoing::Response(id, inv, bytes) => {
+            let r = Request::Response {
+                id,
+                invocation_id: inv.as_ref(),
+                content_length: bytes.len(),
+            };
+            (r, bytes)
+        }
+        Outgoing::Error(id, inv, d) => {
+            error_json = d.to_json();
+            error_type = d.error_type();
+            let r = Request::Error {
+                id,
+                invocation_id: inv.as_ref(),
+                error_type: &error_type,
+                content_length: error_json.len(),
+            };
+            (r, &error_json)
+        }
+        Outgoing::InitError(d) => {
+            error_json = d.to_json();
+            error_type = d.error_type();
+            let r = Request::InitError {
+                error_type: &error_type,
+                content_length: error_json.len(),
+            };
+            (r, &error_json)
+        }
+    };
+    let LaneIo {
+        conn,
+        buf,
+        head_len: last_head,
+        index,
+        event,
+        head,
+    } = io;
+    *last_head = 0;
+    *index = None;
+    head.clear();
+    head.resize(request.encoded_len(endpoint), 0);
+    let n = request.encode(endpoint, head).map_err(io_error)?;
+    head.truncate(n);
+    if conn.is_none() {
+        *conn = Some(exec.connect(endpoint).await.map_err(io_error)?);
+    }
+    let Some(c) = conn.as_mut() else {
+        return Err(ExchangeError::Closed);
+    };
+    if body.len() <= COALESCE_BYTES {
+        head.extend_from_slice(body);
+        c.write_all(head).await.map_err(io_error)?;
+    } else {
+        c.write_all(head).await.map_err(io_error)?;
+        c.write_all(body).await.map_err(io_error)?;
+    }
+
+    // The response head; interim 1xx heads are skipped.
+    let mut filled = 0;
+    let (head_len, framing, keep_alive) = loop {
+        let parsed = match filled {
+            0 => Ok(None),
+            _ => wire::parse_head(&buf[..filled]),
+        };
+        match parsed {
+            Ok(Some((h, len))) if h.status < 200 => {
+                buf.copy_within(len..filled, 0);
+                filled -= len;
+                continue;
+            }
+            Ok(Some((h, len))) => {
+                *index = h.index(&buf[..len]);
+                debug_assert!(index.is_some(), "a parsed head's fields lie in its bytes");
+                break (len, h.framing, h.keep_alive);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ExchangeError::Wire(e)),
+        }
+        if filled == buf.len() {
+            buf.resize(filled + READ_CHUNK, 0);
+        }
+        let n = c.read(&mut buf[filled..]).await.map_err(io_error)?;
+        if n == 0 {
+            return Err(ExchangeError::Closed);
+        }
+        filled += n;
+    };
+
+    // The body: the event for `/next`, discarded otherwise.
+    let collect = matches!(outgoing, Outgoing::Next);
+    *last_head = head_len;
+    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
+    match read {
+        Ok((body_len, reusable)) => {
+            if !(reusable && keep_alive) {
+                *conn = None;
+            }
+            Ok(body_len)
+        }
+        Err(e) => {
+            *conn = None;
+            Err(ExchangeError::Truncated(e.to_string()))
+        }
+    }
+}
+
+/// Reads the body that follows the head in `buf[..filled]`: into `event` if `collect` (at most
+/// `MAX_PAYLOAD_BYTES + 1` bytes), discarded otherwise (`event` is then left as it is: keeping
+/// its length spares zero-filling it again for the next event of that size). Returns its length
+/// and whether the connection can carry another request (all of the body read, nothing after it).
+async fn read_body<C: Connection>(
+    c: &mut C,
+    buf: &mut Vec<u8>,
+    event: &mut Vec<u8>,
+    head_len: usize,
+    mut filled: usize,
+    framing: Framing,
+    collect: bool,
+) -> Result<(u64, bool), ExchangeError> {
+    let cap = MAX_PAYLOAD_BYTES + 1;
+    let read_past = filled - head_len;
+    match framing {
+        Framing::Length(len) if collect && len > cap as u64 => {
+            // Not read: the lifecycle reports the event as too large; the connection is spent.
+            event.clear();
+            Ok((len, false))
+        }
+        Framing::Length(len) if collect => {
+            // Read straight into the event buffer (only newly grown space is zero-filled).
+            let len_usize = len as usize;
+            let already = read_past.min(len_usize);
+            event.truncate(len_usize);
+            event.resize(len_usize, 0);
+            event[..already].copy_from_slice(&buf[head_len..head_len + already]);
+            let mut got = already;
+            while got < len_usize {
+                let n = c.read(&mut event[got..]).await.map_err(io_error)?;
+                if n == 0 {
+                    return Err(ExchangeError::Closed);
+                }
+                got += n;
+            }
+            Ok((len, read_past <= len_usize))
+        }
+        _ => {
+            if collect {
+                event.clear();
+            }
+            let mut decoder = BodyDecoder::new(framing);
+            let mut start = head_len;
+            let mut total: u64 = 0;
+            while !decoder.is_done() {
+                let d = decoder
+                    .decode(&buf[start..filled])
+                    .map_err(ExchangeError::Wire)?;
+                total += d.data.len() as u64;
+                if collect && event.len() < cap {
+                    let room = cap - event.len();
+                    event.extend_from_slice(&d.data[..d.data.len().min(room)]);
+                }
+                start += d.consumed;
+                if decoder.is_done() {
+                    break;
+                }
+                if collect && total > cap as u64 {
+                    return Ok((total, false));
+                }
+                if d.consumed == 0 || start == filled {
+                    // Keep the head, move the unread rest behind it, read more.
+                    buf.copy_within(start..filled, head_len);
+                    filled = head_len + (filled - start);
+                    start = head_len;
+                    if filled == buf.len() {
+                        buf.resize(filled + READ_CHUNK, 0);
+                    }
+                    let n = c.read(&mut buf[filled..]).await.map_err(io_error)?;
+                    if n == 0 {
+                        decoder.eof().map_err(ExchangeError::Wire)?;
+                        return Ok((total, false));
+                    }
+                    filled += n;
+                }
+            }
+            Ok((total, start == filled))
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The probe function of the end-to-end suites: its behaviour is chosen by the event, and it is
+//! built once per executor (`probe-tokio`, `probe-smol`, `probe-custom`), which only supply how
+//! to sleep.
+//!
+//! - no `probe` field: the event is echoed unchanged;
+//! - `{"probe":"error","message":M}`: returns an error with message M;
+//! - `{"probe":"panic","message":M}`: panics with M;
+//! - `{"probe":"sleep","ms":N}`: awaits N ms (the executor's timer), then echoes;
+//! - `{"probe":"block","ms":N}`: blocks its thread with `std::thread::sleep`, then echoes;
+//! - `{"probe":"alloc","mb":N,"hold_ms":M}`: allocates and touches N MiB, then holds it for M ms
+//!   (default 0) with the thread blocked;
+//! - `{"probe":"big","bytes":N}`: returns a JSON string of N bytes;
+//! - `{"probe":"context"}`: returns the `Context` and the `AWS_*` environment it saw.
+//!
+//! `PROBE_SETUP=fail` in the environment makes setup fail. Setup installs a logger that prints
+//! every log line (all levels) to stderr, so tests can check what the runtime logs; the binaries
+//! register [`shutdown_hook`], which prints `probe: shutdown hook ran`.
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use lambda_runtime_types::{LambdaEvent, Runner};
+use serde_json::{Value, json};
+
+/// Prints every log record to stderr.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+    }
+
+    fn flush(&self) {}
+}
+
+/// How an executor sleeps.
+pub trait Sleep {
+    /// Completes after `ms` milliseconds.
+    fn sleep(ms: u64) -> impl Future<Output = ()>;
+}
+
+/// The probe, for an executor's sleep.
+pub struct Probe<S>(PhantomData<S>);
+
+impl<S> Probe<S> {
+    /// The probe on `S`'s sleep.
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The probe's shutdown hook: prints `probe: shutdown hook ran`, then, as `PROBE_HOOK` says,
+/// hangs (`hang`), panics (`panic`) or returns.
+pub fn shutdown_hook() -> impl FnOnce() + Send + 'static {
+    let hook = std::env::var("PROBE_HOOK").unwrap_or_default();
+    move || {
+        eprintln!("probe: shutdown hook ran");
+        match hook.as_str() {
+            "hang" => loop {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            },
+            "panic" => panic!("probe: shutdown hook panicked on purpose"),
+            _ => {}
+        }
+    }
+}
+
+impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
+    async fn setup(region: &'a str) -> anyhow::Result<()> {
+        let _ = log::set_logger(&StderrLogger);
+        log::set_max_level(log::LevelFilter::Trace);
+        if std::env::var("PROBE_SETUP").as_deref() == Ok("fail") {
+            anyhow::bail!("probe setup failed on purpose (region {region:?})");
+        }
+        Ok(())
+    }
+
+    async fn run(_: &'a (), event: LambdaEvent<'a, Value>) -> anyhow::Result<Value> {
+        let e = &event.event;
+        let num = |k: &str| e.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let message = || {
+            e.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        match e.get("probe").and_then(Value::as_str) {
+            None => Ok(event.event),
+            Some("error") => Err(anyhow::anyhow!(message())),
+            Some("panic") => panic!("{}", message()),
+            Some("sleep") => {
+                S::sleep(num("ms")).await;
+                Ok(event.event)
+            }
+            Some("block") => {
+                std::thread::sleep(std::time::Duration::from_millis(num("ms")));
+                Ok(event.event)
+            }
+            Some("alloc") => {
+                let bytes = (num("mb") as usize) << 20;
+                let mut held = vec![0u8; bytes];
+                for page in held.chunks_mut(4096) {
+                    page[0] = 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(num("hold_ms")));
+                let touched: usize = held.chunks(4096).map(|p| usize::from(p[0])).sum();
+                Ok(json!({"touched_pages": touched}))
+            }
+            Some("big") => Ok(Value::String("x".repeat(num("bytes") as usize))),
+            Some("context") => {
+                let env: serde_json::Map<String, Value> = std::env::vars()
+                    .filter(|(k, _)| k.starts_with("AWS_") || k == "_HANDLER")
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                Ok(json!({"context": event.ctx, "region": event.region, "env": env}))
+            }
+            Some(other) => Err(anyhow::anyhow!("unknown probe {other:?}")),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The end-to-end probe function on the tokio adapter (see `tests/e2e/probe/mod.rs`).
+
+#[path = "../../probe/mod.rs"]
+mod probe;
+
+struct Tokio;
+
+impl probe::Sleep for Tokio {
+    async fn sleep(ms: u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    lambda_runtime_types_tokio::builder()
+        .on_shutdown(probe::shutdown_hook())
+        .run(probe::Probe::<Tokio>::new())
+}
