@@ -1,13 +1,67 @@
-//! Helpers shared by the integration tests: the fixture paths and a raw HTTP/1.1 client that
-//! lets a test act as a function (or as an invoker) byte by byte.
+//! Helpers shared by the integration tests: the fixture paths, binaries of other packages, and a
+//! raw HTTP/1.1 client that lets a test act as a function (or as an invoker) byte by byte.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use lambda_emulator::Options;
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("tests/e2e is two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// The `lambda-emulator` program, built by `cargo build -p lambda-emulator` with this test's
+/// profile (`CARGO_BIN_EXE_*` names only this package's binaries).
+pub fn emulator_program() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| workspace_bin("lambda-emulator", "lambda-emulator"))
+}
+
+/// Builds binary `bin` of workspace package `package` into this test's target directory and
+/// profile, and returns its path.
+fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    // This test is `<target dir>/<profile dir>/deps/<test>-<hash>`.
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target dir>/<profile dir>/deps");
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev",
+        Some(name) => name,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "-q",
+            "--profile",
+            profile,
+            "-p",
+            package,
+            "--bin",
+            bin,
+        ])
+        .current_dir(workspace_root())
+        .status()
+        .expect("run cargo");
+    assert!(
+        status.success(),
+        "cargo build --profile {profile} -p {package} --bin {bin}: {status}"
+    );
+    profile_dir.join(bin)
+}
 
 /// Generous: only there so a broken emulator fails a test instead of hanging it.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,4 +1,5 @@
-//! The `lambda-emulator` program: help, one-shot mode, server mode.
+//! The `lambda-emulator` program: help, one-shot mode, server mode. It is another package's
+//! binary, so the suite builds it first (`common::emulator_program`).
 
 mod common;
 
@@ -6,20 +7,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use common::http_invoke;
+use common::{emulator_program, http_invoke, workspace_root};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lambda-emulator");
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+/// The bash fixture, relative to the workspace root.
+const FIXTURE: &str = "./tests/e2e/fixtures/bash-bootstrap.sh";
 
 /// Run from the workspace root, as the README's command is.
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
+    Command::new(emulator_program())
         .args(args)
         .current_dir(workspace_root())
         .stdin(Stdio::null())
@@ -71,12 +66,7 @@ fn help_documents_every_option() {
 
 #[test]
 fn one_shot_prints_the_response_and_exits_0() {
-    let output = run(&[
-        "--event",
-        r#"{"a":1}"#,
-        "--",
-        "./tests/fixtures/bash-bootstrap.sh",
-    ]);
+    let output = run(&["--event", r#"{"a":1}"#, "--", FIXTURE]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(stdout(&output), "{\"a\":1}\n");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -102,7 +92,7 @@ fn events_from_files_directories_and_stdin() {
     std::fs::rename(dir.join("1-lines.jsonl"), events_dir.join("1-lines.jsonl")).unwrap();
     std::fs::rename(dir.join("2-pretty.json"), events_dir.join("2-pretty.json")).unwrap();
 
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(emulator_program())
         .args([
             "-q",
             "--event",
@@ -114,7 +104,7 @@ fn events_from_files_directories_and_stdin() {
             "--event",
             "-",
             "--",
-            "./tests/fixtures/bash-bootstrap.sh",
+            FIXTURE,
         ])
         .current_dir(workspace_root())
         .stdin(Stdio::piped())
@@ -143,7 +133,6 @@ fn events_from_files_directories_and_stdin() {
 
 #[test]
 fn exit_status_reflects_unanswered_invocations() {
-    let fixture = "./tests/fixtures/bash-bootstrap.sh";
     // A crash: the invoker gets an answer from the emulator, not the function.
     let crashed = run(&[
         "--event",
@@ -151,7 +140,7 @@ fn exit_status_reflects_unanswered_invocations() {
         "--event",
         r#"{"b":1}"#,
         "--",
-        fixture,
+        FIXTURE,
     ]);
     assert_eq!(crashed.status.code(), Some(1), "{crashed:?}");
     let lines: Vec<String> = stdout(&crashed).lines().map(str::to_owned).collect();
@@ -160,7 +149,7 @@ fn exit_status_reflects_unanswered_invocations() {
     assert_eq!(lines[1], r#"{"b":1}"#, "restarted for the next event");
 
     // A function error is an answer...
-    let failed = run(&["--event", r#"{"error":1}"#, "--", fixture]);
+    let failed = run(&["--event", r#"{"error":1}"#, "--", FIXTURE]);
     assert_eq!(failed.status.code(), Some(0), "{failed:?}");
     assert!(stdout(&failed).contains("Function.Failed"));
     // ...unless asked otherwise.
@@ -169,7 +158,7 @@ fn exit_status_reflects_unanswered_invocations() {
         "--event",
         r#"{"error":1}"#,
         "--",
-        fixture,
+        FIXTURE,
     ]);
     assert_eq!(strict.status.code(), Some(1), "{strict:?}");
 
@@ -179,16 +168,16 @@ fn exit_status_reflects_unanswered_invocations() {
         "--event",
         "{}",
         "--",
-        fixture,
+        FIXTURE,
     ]);
     assert_eq!(init.status.code(), Some(1), "{init:?}");
     assert!(stdout(&init).contains("init failed on purpose"));
 
-    let timeout = run(&["-t", "0.5", "--event", r#"{"sleep":30}"#, "--", fixture]);
+    let timeout = run(&["-t", "0.5", "--event", r#"{"sleep":30}"#, "--", FIXTURE]);
     assert_eq!(timeout.status.code(), Some(1), "{timeout:?}");
     assert!(stdout(&timeout).contains("Task timed out after 0.50 seconds"));
 
-    let usage = run(&["--event", "not json", "--", fixture]);
+    let usage = run(&["--event", "not json", "--", FIXTURE]);
     assert_eq!(usage.status.code(), Some(2), "{usage:?}");
     let missing = run(&["--event", "{}", "--", "./no/such/bootstrap"]);
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");
@@ -196,24 +185,15 @@ fn exit_status_reflects_unanswered_invocations() {
 
 #[test]
 fn command_given_as_one_string() {
-    let output = run(&[
-        "--event",
-        r#"{"a":2}"#,
-        "bash ./tests/fixtures/bash-bootstrap.sh",
-    ]);
+    let output = run(&["--event", r#"{"a":2}"#, &format!("bash {FIXTURE}")]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(stdout(&output), "{\"a\":2}\n");
 }
 
 #[test]
 fn server_mode_serves_until_sigterm() {
-    let mut child = Command::new(BIN)
-        .args([
-            "--function-name",
-            "served",
-            "--",
-            "./tests/fixtures/bash-bootstrap.sh",
-        ])
+    let mut child = Command::new(emulator_program())
+        .args(["--function-name", "served", "--", FIXTURE])
         .current_dir(workspace_root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,15 +1,15 @@
-//! The runtime benchmark (issue 7): our `echo` on each adapter and the custom executor, the
+//! The runtime benchmark: our `echo` on each adapter and the custom executor, the
 //! official `lambda_runtime` echo, and a hand-written blocking floor, all on the same load
 //! generator in the same run.
 //!
 //! ```text
-//! cargo run --release -p lambda-emulator --bin bench             # full run (a few minutes)
-//! cargo run --release -p lambda-emulator --bin bench -- --quick  # CI-sized
-//! cargo run --release -p lambda-emulator --bin bench -- --callgrind  # instructions per invocation
+//! cargo run --release -p lambda-bench --bin bench                # full run (a few minutes)
+//! cargo run --release -p lambda-bench --bin bench -- --quick     # CI-sized
+//! cargo run --release -p lambda-bench --bin bench -- --callgrind # instructions per invocation
 //! ```
 //!
 //! It builds the functions first (`cargo build --release` of the examples' echo bins, and of the
-//! own workspaces `tests/bench-floor` (the floor) and `tests/bench-official` (the official
+//! own workspaces `tests/bench/floor` (the floor) and `tests/bench/official` (the official
 //! runtime's echo) through `--manifest-path`; `--no-build` skips that). The load
 //! generator serves the Runtime API on loopback: blocking `std::net`, one thread per accepted
 //! connection (one lane = one connection, so one busy thread), preformatted responses written with
@@ -119,8 +119,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> io::Result<bool> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    // This package is tests/bench.
+    let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = bench_dir
+        .ancestors()
+        .nth(2)
         .expect("workspace root")
         .to_owned();
     // --callgrind profiles its own unstripped builds (line tables, same optimisation).
@@ -130,8 +133,8 @@ fn run(cli: &Cli) -> io::Result<bool> {
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
     };
     let target = target_dir.clone().unwrap_or_else(|| root.join("target"));
-    let official_dir = root.join("tests/bench-official");
-    let floor_dir = root.join("tests/bench-floor");
+    let official_dir = bench_dir.join("official");
+    let floor_dir = bench_dir.join("floor");
     let mut build_secs = BTreeMap::new();
     let wanted =
         |name: &str| cli.only.is_empty() || cli.only.iter().any(|o| name.contains(o.as_str()));
@@ -617,7 +620,7 @@ fn run_callgrind(
     };
     let count = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.0}"));
     let mut o = String::new();
-    let _ = writeln!(o, "\n## Instructions per invocation (callgrind, issue 7)\n");
+    let _ = writeln!(o, "\n## Instructions per invocation (callgrind)\n");
     let _ = writeln!(
         o,
         "User-space instructions (valgrind callgrind `Ir`; the kernel is not counted): \
@@ -1153,7 +1156,7 @@ impl Report<'_> {
                 }
             };
         let mut o = String::new();
-        let _ = writeln!(o, "\n## Benchmark (issue 7)\n");
+        let _ = writeln!(o, "\n## Benchmark\n");
         let _ = writeln!(
             o,
             "{rounds} interleaved rounds, {seconds} s per event size per round; median [min–max] over rounds. {}. \

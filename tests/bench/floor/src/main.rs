@@ -1,4 +1,4 @@
-//! The benchmark's floor (issue 7): the least a Lambda function can do. Blocking `std::net`, one
+//! The benchmark's floor: the least a Lambda function can do. Blocking `std::net`, one
 //! keep-alive connection, a minimal HTTP/1.1 exchange with reused buffers, no framework, no async.
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! Returns its event unchanged, written with the official `lambda_runtime` crate: the reference
-//! the benchmark (`cargo run --release -p lambda-emulator --bin bench`) compares against.
+//! the benchmark (`cargo run --release -p lambda-bench --bin bench`) compares against.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;

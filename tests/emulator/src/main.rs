@@ -26,8 +26,8 @@ use lambda_emulator::{Emulator, Options, Outcome};
 ///   aws lambda invoke --endpoint-url http://127.0.0.1:PORT --function-name function out.json
 ///
 /// Or send events and exit (one response per line on stdout):
-///   lambda-emulator --event '{"a":1}' -- ./target/release/bootstrap
-///   lambda-emulator --event events/ --timeout 10 -- cargo run -q -p examples --bin hello
+///   lambda-emulator --event '{"a":1}' -- ./target/release/echo-tokio
+///   lambda-emulator --event examples/events/echo.json -- cargo run -q -p examples --bin echo-tokio
 ///
 /// Exit status in one-shot mode: 0 if every event got an answer from the function, 1 if any
 /// invocation timed out, crashed, failed init or got no answer (also for function errors with
@@ -109,8 +109,8 @@ struct Cli {
     #[arg(short, long)]
     quiet: bool,
 
-    /// The function: a binary (e.g. ./target/release/bootstrap) or a command with arguments
-    /// (e.g. cargo run -q -p examples --bin hello), after `--`. A single argument containing
+    /// The function: a binary (e.g. ./target/release/echo-tokio) or a command with arguments
+    /// (e.g. cargo run -q -p examples --bin echo-tokio), after `--`. A single argument containing
     /// spaces that is not a file is split on whitespace. Without it the APIs are served and
     /// you run the function yourself with AWS_LAMBDA_RUNTIME_API set as printed.
     #[arg(

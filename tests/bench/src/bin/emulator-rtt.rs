@@ -2,15 +2,20 @@
 //! small event N times one after another, print the distribution.
 //!
 //! ```text
-//! cargo run --release -p lambda-emulator --bin emulator-rtt              # Rust echo function
-//! cargo run --release -p lambda-emulator --bin emulator-rtt -- --http    # via the Invoke API
-//! cargo run --release -p lambda-emulator --bin emulator-rtt -- -- tests/fixtures/bash-bootstrap.sh
+//! cargo run --release -p lambda-bench --bin emulator-rtt              # Rust echo function
+//! cargo run --release -p lambda-bench --bin emulator-rtt -- --http    # via the Invoke API
+//! cargo run --release -p lambda-bench --bin emulator-rtt -- -- tests/e2e/fixtures/bash-bootstrap.sh
 //! ```
+//!
+//! The default function is `lambda-emulator-echo` of the end-to-end package (`lambda-e2e`): a
+//! minimal blocking Rust function without our runtime, which this program builds first with its
+//! own profile (`cargo build -p lambda-e2e --bin lambda-emulator-echo`).
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -37,7 +42,7 @@ struct Cli {
     #[arg(long)]
     http: bool,
 
-    /// The function; default: the `lambda-emulator-echo` fixture next to this binary.
+    /// The function; default: `lambda-emulator-echo` (built first).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
 }
@@ -45,8 +50,8 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = if cli.command.is_empty() {
-        match std::env::current_exe() {
-            Ok(exe) => vec![exe.with_file_name("lambda-emulator-echo").into_os_string()],
+        match build_echo() {
+            Ok(echo) => vec![echo.into_os_string()],
             Err(err) => {
                 eprintln!("emulator-rtt: {err}");
                 return ExitCode::FAILURE;
@@ -186,4 +191,37 @@ impl HttpInvoker {
         self.reader.read_exact(&mut body)?;
         Ok(status)
     }
+}
+
+/// Builds `lambda-emulator-echo` with this program's profile, into its target directory, and
+/// returns its path.
+fn build_echo() -> std::io::Result<PathBuf> {
+    // This program is `<target dir>/<profile dir>/emulator-rtt`.
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe.parent().unwrap_or(Path::new("."));
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev",
+        Some(name) => name,
+    };
+    let args = [
+        "build",
+        "-q",
+        "--profile",
+        profile,
+        "-p",
+        "lambda-e2e",
+        "--bin",
+        "lambda-emulator-echo",
+    ];
+    eprintln!("emulator-rtt: cargo {}", args.join(" "));
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!(
+            "building lambda-emulator-echo failed: {status}"
+        )));
+    }
+    Ok(profile_dir.join("lambda-emulator-echo"))
 }

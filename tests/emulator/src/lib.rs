@@ -15,8 +15,9 @@
 //! use std::time::Duration;
 //! use lambda_emulator::{Emulator, Fault, Options, Target};
 //!
+//! // The AWS-docs style bash + curl function of this repository's end-to-end suites.
 //! let emu = Emulator::start(
-//!     Options::new(["fixtures/bash-bootstrap.sh"]).timeout(Duration::from_secs(3)),
+//!     Options::new(["tests/e2e/fixtures/bash-bootstrap.sh"]).timeout(Duration::from_secs(3)),
 //! )?;
 //! let result = emu.invoke(br#"{"a":1}"#)?;
 //! assert_eq!(result.status, 200);
@@ -36,8 +37,9 @@
 //! # As a program
 //!
 //! ```text
-//! lambda-emulator --event '{"a":1}' -- ./tests/fixtures/bash-bootstrap.sh
-//! lambda-emulator --timeout 10 -- cargo run -q -p examples --bin hello
+//! lambda-emulator --event '{"a":1}' -- ./tests/e2e/fixtures/bash-bootstrap.sh
+//! lambda-emulator --event examples/events/echo.json -- cargo run -q -p examples --bin echo-tokio
+//! lambda-emulator --timeout 10 -- cargo run -q -p examples --bin echo-tokio
 //! curl -d '{"a":1}' http://127.0.0.1:PORT/2015-03-31/functions/function/invocations
 //! ```
 //!

@@ -4,7 +4,7 @@
 //! `.ci/run` starts moto_server on loopback and exports `MOTO_ENDPOINT`. Without it the tests
 //! print "skipped: moto_server not running" and pass, except under CI (`CI` set), where they fail.
 //! By hand: `moto_server -H 127.0.0.1 -p 5055 &` and
-//! `MOTO_ENDPOINT=http://127.0.0.1:5055 cargo test -p lambda-emulator --test rotate_moto`.
+//! `MOTO_ENDPOINT=http://127.0.0.1:5055 cargo test -p lambda-e2e --test rotate_moto`.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -336,7 +336,7 @@ async fn the_example_events_run_through_exec_test() {
     // shape, with this run's secret and token.
     let events = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../examples/events/rotate.jsonl"
+        "/../../examples/events/rotate.jsonl"
     );
     let events = std::fs::read_to_string(events).unwrap();
     let invocations: Vec<Value> = events

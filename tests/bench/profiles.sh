@@ -4,13 +4,13 @@
 # size of `echo-smol` and `echo-tokio`, and their user-space instructions per 64 B
 # and per 256 KiB invocation (the benchmark's --callgrind mode, which needs valgrind).
 #
-#   bash tests/profiles.sh            # all variants (about 5 minutes each on 2 cores)
-#   bash tests/profiles.sh baseline s # some of them
+#   bash tests/bench/profiles.sh            # all variants (about 5 minutes each on 2 cores)
+#   bash tests/bench/profiles.sh baseline s # some of them
 #
 # Each variant builds into target/profiles/NAME; the callgrind builds go to
 # target/bench-callgrind (rebuilt per variant).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 declare -A variants=(
   [baseline]=""
@@ -23,7 +23,7 @@ declare -A variants=(
 order=(baseline lto-thin no-lto cgu-16 s abort)
 if [ $# -gt 0 ]; then order=("$@"); fi
 
-cargo build -q --release -p lambda-emulator --bin bench
+cargo build -q --release -p lambda-bench --bin bench
 bench=target/release/bench
 bins=(echo-smol echo-tokio)
 

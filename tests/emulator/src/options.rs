@@ -15,7 +15,7 @@ pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024 + 100;
 /// use std::time::Duration;
 /// use lambda_emulator::Options;
 ///
-/// let options = Options::new(["./bootstrap"])
+/// let options = Options::new(["target/release/echo-tokio"])
 ///     .function_name("hello")
 ///     .timeout(Duration::from_secs(3))
 ///     .memory_mb(256)
@@ -44,7 +44,8 @@ pub struct Options {
 
 impl Options {
     /// Run the function started by `command` (a program and its arguments, e.g.
-    /// `["target/debug/bootstrap"]` or `["cargo", "run", "-q", "--bin", "hello"]`).
+    /// `["target/release/echo-tokio"]` or
+    /// `["cargo", "run", "-q", "-p", "examples", "--bin", "echo-tokio"]`).
     ///
     /// Defaults: function name `function`, version `$LATEST`, 128 MB, a 3 s timeout (Lambda's
     /// default), region `us-east-1`, a free port on 127.0.0.1, concurrency 1 (and no
