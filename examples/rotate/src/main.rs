@@ -1,5 +1,7 @@
 //! A Secrets Manager rotation function (the seed's `rotate` module): the core runs the
-//! four-step protocol; this file only knows the service whose password is rotated.
+//! four-step protocol; this file only knows the service whose password is rotated. It is the one
+//! example that needs the AWS SDK, so it is a package of its own (`examples-rotate`): building
+//! the other examples does not build the SDK.
 //!
 //! The secret is a JSON object with at least `username` and `password`; its other fields (host,
 //! port, ...) are kept as they are. The service here is a stand-in held in memory: replace
@@ -10,7 +12,7 @@
 //! ```sh
 //! AWS_ENDPOINT_URL=http://127.0.0.1:5055 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 //!   cargo run -p lambda-emulator -- --event examples/events/rotate.jsonl -- \
-//!   cargo run -q -p examples --bin rotate
+//!   cargo run -q -p examples-rotate
 //! ```
 
 use std::sync::Mutex;
