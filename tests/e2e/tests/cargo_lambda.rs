@@ -1,5 +1,5 @@
-//! Compatibility with cargo-lambda (issue 4, item 8): the probe functions run under
-//! `cargo lambda watch` (1.9.2), the local loop most Rust Lambda users work in.
+//! Compatibility with cargo-lambda: the probe functions run under `cargo lambda watch` (1.9.2),
+//! the local loop most Rust Lambda users work in.
 //!
 //! What differs from the real service and from our emulator there (RUNTIME-API.md §2 of the
 //! project notes): `AWS_LAMBDA_RUNTIME_API` is a full URL with a path prefix
@@ -17,11 +17,13 @@
 //! `pip install --no-deps cargo-lambda==1.9.2`). Without it the tests are skipped, unless `CI` is
 //! set, where they fail.
 
+mod common;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -350,10 +352,15 @@ fn assert_echo(watch: &Watch, bin: &str, what: &str, event: &Value, timeout: Dur
     );
 }
 
-fn under_cargo_lambda(bin: &str) {
+/// The scenario, for the probe binary at `probe` (cargo-lambda builds and runs it by name).
+fn under_cargo_lambda(probe: &str) {
     if !cargo_lambda_available() {
         return;
     }
+    let bin = Path::new(probe)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("the probe binary's name");
     let started = Instant::now();
     let watch = Watch::start(bin);
 
@@ -442,17 +449,6 @@ fn under_cargo_lambda(bin: &str) {
     eprintln!("{bin}: done in {:?}", started.elapsed());
 }
 
-#[test]
-fn probe_tokio_under_cargo_lambda() {
-    under_cargo_lambda("probe-tokio");
-}
-
-#[test]
-fn probe_smol_under_cargo_lambda() {
-    under_cargo_lambda("probe-smol");
-}
-
-#[test]
-fn probe_custom_under_cargo_lambda() {
-    under_cargo_lambda("probe-custom");
+common::per_executor! {
+    under_cargo_lambda,
 }

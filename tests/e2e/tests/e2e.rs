@@ -268,61 +268,14 @@ fn concurrency(bin: &str) {
     assert_eq!(conns.len(), 4, "one connection per lane");
 }
 
-macro_rules! suite {
-    ($name:ident, $bin:literal, [$($scenario:ident),*]) => {
-        mod $name {
-            $(
-                #[test]
-                fn $scenario() {
-                    super::$scenario(env!(concat!("CARGO_BIN_EXE_", $bin)));
-                }
-            )*
-        }
-    };
+common::per_executor! {
+    echo,
+    handler_error_and_panic,
+    invalid_event,
+    async_timeout,
+    init_failure,
+    too_large_response,
+    faults,
+    context;
+    concurrent: concurrency
 }
-
-suite!(
-    tokio,
-    "probe-tokio",
-    [
-        echo,
-        handler_error_and_panic,
-        invalid_event,
-        async_timeout,
-        init_failure,
-        too_large_response,
-        faults,
-        context,
-        concurrency
-    ]
-);
-suite!(
-    smol,
-    "probe-smol",
-    [
-        echo,
-        handler_error_and_panic,
-        invalid_event,
-        async_timeout,
-        init_failure,
-        too_large_response,
-        faults,
-        context,
-        concurrency
-    ]
-);
-// The custom executor does blocking I/O: one lane at a time, so no concurrency scenario.
-suite!(
-    custom,
-    "probe-custom",
-    [
-        echo,
-        handler_error_and_panic,
-        invalid_event,
-        async_timeout,
-        init_failure,
-        too_large_response,
-        faults,
-        context
-    ]
-);

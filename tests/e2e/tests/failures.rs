@@ -1,4 +1,4 @@
-//! Failures Lambda would swallow (issue #5), for every probe binary: a handler that blocks its
+//! Failures Lambda would swallow, for every probe binary: a handler that blocks its
 //! thread past the deadline, running out of memory, SIGTERM during an invocation, and what the
 //! runtime logs.
 
@@ -213,33 +213,10 @@ fn logs_carry_ids_not_payloads(bin: &str) {
     assert!(!logs.contains("hunter2"), "a payload was logged:\n{logs}");
 }
 
-macro_rules! suite {
-    ($name:ident, $bin:literal) => {
-        mod $name {
-            #[test]
-            fn blocked_handler_timeout() {
-                super::blocked_handler_timeout(env!(concat!("CARGO_BIN_EXE_", $bin)));
-            }
-            #[test]
-            fn out_of_memory() {
-                super::out_of_memory(env!(concat!("CARGO_BIN_EXE_", $bin)));
-            }
-            #[test]
-            fn sigterm_during_invocation() {
-                super::sigterm_during_invocation(env!(concat!("CARGO_BIN_EXE_", $bin)));
-            }
-            #[test]
-            fn shutdown_hook_is_bounded() {
-                super::shutdown_hook_is_bounded(env!(concat!("CARGO_BIN_EXE_", $bin)));
-            }
-            #[test]
-            fn logs_carry_ids_not_payloads() {
-                super::logs_carry_ids_not_payloads(env!(concat!("CARGO_BIN_EXE_", $bin)));
-            }
-        }
-    };
+common::per_executor! {
+    blocked_handler_timeout,
+    out_of_memory,
+    sigterm_during_invocation,
+    shutdown_hook_is_bounded,
+    logs_carry_ids_not_payloads,
 }
-
-suite!(tokio, "probe-tokio");
-suite!(smol, "probe-smol");
-suite!(custom, "probe-custom");

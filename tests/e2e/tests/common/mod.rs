@@ -1,7 +1,8 @@
-//! Helpers shared by the integration tests: the fixture paths, binaries of other packages, and a
-//! raw HTTP/1.1 client that lets a test act as a function (or as an invoker) byte by byte.
+//! Helpers shared by the integration tests: the executors every end-to-end scenario runs on
+//! ([`per_executor!`]), the fixture paths, binaries of other packages, and a raw HTTP/1.1 client
+//! that lets a test act as a function (or as an invoker) byte by byte.
 
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports, unused_macros)] // each test binary uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -11,6 +12,67 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use lambda_emulator::Options;
+
+/// One `#[test]` per scenario and executor: the one list of executors the end-to-end suites run
+/// on, each the probe function built for it (`src/bin/probe-*.rs`).
+///
+/// ```ignore
+/// common::per_executor! {
+///     echo,
+///     #[ignore = "why"] slow_scenario;
+///     concurrent: concurrency
+/// }
+/// ```
+///
+/// expands, for every executor, to `mod <executor> { #[test] fn echo() { super::echo(PROBE) } … }`
+/// with `PROBE` the path of that executor's probe binary (`CARGO_BIN_EXE_probe-*`). Scenarios
+/// after `concurrent:` need lanes that run at once (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) and run
+/// only on the executors that have them: the custom executor of `examples` does blocking I/O,
+/// one lane at a time.
+macro_rules! per_executor {
+    (@each [] $scenarios:tt) => {};
+    (
+        @each
+        [
+            $executor:ident $bin:literal [$( $(#[$cattr:meta])* $concurrent:ident ),*],
+            $($rest:tt)*
+        ]
+        [$( $(#[$attr:meta])* $scenario:ident ),*]
+    ) => {
+        mod $executor {
+            $(
+                $(#[$attr])*
+                #[test]
+                fn $scenario() {
+                    super::$scenario(env!(concat!("CARGO_BIN_EXE_", $bin)));
+                }
+            )*
+            $(
+                $(#[$cattr])*
+                #[test]
+                fn $concurrent() {
+                    super::$concurrent(env!(concat!("CARGO_BIN_EXE_", $bin)));
+                }
+            )*
+        }
+        $crate::common::per_executor!(@each [$($rest)*] [$( $(#[$attr])* $scenario ),*]);
+    };
+    (
+        $( $(#[$attr:meta])* $scenario:ident ),* $(,)?
+        $( ; concurrent: $( $(#[$cattr:meta])* $concurrent:ident ),* $(,)? )?
+    ) => {
+        $crate::common::per_executor!(
+            @each
+            [
+                tokio "probe-tokio" [$($( $(#[$cattr])* $concurrent ),*)?],
+                smol "probe-smol" [$($( $(#[$cattr])* $concurrent ),*)?],
+                custom "probe-custom" [],
+            ]
+            [$( $(#[$attr])* $scenario ),*]
+        );
+    };
+}
+pub(crate) use per_executor;
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
