@@ -13,9 +13,10 @@
 //! neither by the driver's timer nor by the watchdog), the prefixed Runtime API URL,
 //! handler error, panic (and the function still answers afterwards), and an invalid JSON event.
 //!
-//! Needs `cargo-lambda` on `PATH` (`.ci/run` installs it with
-//! `pip install --no-deps cargo-lambda==1.9.2`). Without it the tests are skipped, unless `CI` is
-//! set, where they fail.
+//! Needs `cargo-lambda` on `PATH`, so the tests are `#[ignore]`d: `.ci/run` installs it
+//! (`python3 -m pip install --no-deps cargo-lambda==1.9.2`, with the Python scripts dir on `PATH`)
+//! and runs them with `cargo test -p lambda-e2e --test cargo_lambda -- --ignored`. Run that way
+//! without cargo-lambda, they fail.
 
 mod common;
 
@@ -43,8 +44,8 @@ fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// Whether the tests can run: cargo-lambda installed; otherwise a skip, or a failure under CI.
-fn cargo_lambda_available() -> bool {
+/// Fails the test unless `cargo lambda` works.
+fn require_cargo_lambda() {
     let installed = Command::new(cargo())
         .args(["lambda", "--version"])
         .stdin(Stdio::null())
@@ -52,17 +53,12 @@ fn cargo_lambda_available() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if installed {
-        return true;
-    }
     assert!(
-        std::env::var_os("CI").is_none_or(|v| v.is_empty()),
-        "cargo-lambda is not installed (`cargo lambda --version` failed) and CI is set: \
-         install it with `python3 -m pip install --no-deps cargo-lambda==1.9.2` and put the \
-         Python scripts dir on PATH (.ci/run does both)"
+        installed,
+        "cargo-lambda is not installed (`cargo lambda --version` failed): install it with \
+         `python3 -m pip install --no-deps cargo-lambda==1.9.2` and put the Python scripts dir \
+         on PATH (.ci/run does both)"
     );
-    eprintln!("skipped: cargo-lambda not installed");
-    false
 }
 
 /// A running `cargo lambda watch`, in its own process group; killed with everything it started
@@ -354,9 +350,7 @@ fn assert_echo(watch: &Watch, bin: &str, what: &str, event: &Value, timeout: Dur
 
 /// The scenario, for the probe binary at `probe` (cargo-lambda builds and runs it by name).
 fn under_cargo_lambda(probe: &str) {
-    if !cargo_lambda_available() {
-        return;
-    }
+    require_cargo_lambda();
     let bin = Path::new(probe)
         .file_name()
         .and_then(|name| name.to_str())
@@ -450,5 +444,6 @@ fn under_cargo_lambda(probe: &str) {
 }
 
 common::per_executor! {
+    #[ignore = "needs cargo-lambda on PATH: run by .ci/run with --ignored"]
     under_cargo_lambda,
 }
