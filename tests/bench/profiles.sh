@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Measures the release-profile trade-offs the README's "Build flags" table reports: for each
-# variant of `[profile.release]` (set through CARGO_PROFILE_RELEASE_* variables), the stripped
-# size of `echo-smol` and `echo-tokio`, and their user-space instructions per 64 B
-# and per 256 KiB invocation (the benchmark's --callgrind mode, which needs valgrind).
+# Measures the release-profile trade-offs the "Build flags" table of tests/bench/README.md
+# reports: for each variant of `[profile.release]` (set through CARGO_PROFILE_RELEASE_*
+# variables), the stripped size of `echo-smol` and `echo-tokio`, and their user-space
+# instructions per 64 B and per 256 KiB invocation (the benchmark's --callgrind mode, which
+# needs valgrind).
 #
 #   bash tests/bench/profiles.sh            # all variants (about 5 minutes each on 2 cores)
 #   bash tests/bench/profiles.sh baseline s # some of them
