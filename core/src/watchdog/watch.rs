@@ -335,7 +335,6 @@ mod tests {
             }
         );
         assert_eq!(duty.exit, Some(ExitReason::OutOfMemory));
-        assert_eq!(duty.exit.map(ExitReason::code), Some(5));
     }
 
     #[test]
@@ -359,7 +358,6 @@ mod tests {
         assert_eq!(ids(&duty), [(1, "b")]);
         assert_eq!(duty.reports[0].cause, ErrorCause::Shutdown);
         assert_eq!(duty.exit, Some(ExitReason::Shutdown));
-        assert_eq!(duty.exit.map(ExitReason::code), Some(0));
         let mut idle = Watch::new(1, policy(0, 0));
         let duty = idle.check(at(0), None, true);
         assert!(duty.reports.is_empty());
