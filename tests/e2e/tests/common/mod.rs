@@ -63,6 +63,7 @@ macro_rules! per_executor {
     ) => {
         $crate::common::per_executor!(
             @each
+            // The executors: test module, probe binary, the `concurrent:` scenarios it runs.
             [
                 tokio "probe-tokio" [$($( $(#[$cattr])* $concurrent ),*)?],
                 smol "probe-smol" [$($( $(#[$cattr])* $concurrent ),*)?],
