@@ -1,5 +1,6 @@
 //! One request/response exchange with the Runtime API on a lane's keep-alive connection.
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -97,7 +98,7 @@ fn io_error(e: impl fmt::Display) -> ExchangeError {
 /// What an exchange gives back: the lane's I/O, the request it sent (kept for a retry), and the
 /// response's body length or why it failed.
 pub(super) struct Exchanged<C> {
-    pub(super) io: LaneIo<C>,
+    pub(super) io: Box<LaneIo<C>>,
     pub(super) sent: Outgoing,
     pub(super) result: Result<u64, ExchangeError>,
 }
@@ -106,7 +107,7 @@ pub(super) struct Exchanged<C> {
 pub(super) async fn exchange<E: Executor>(
     exec: &E,
     endpoint: &Endpoint,
-    mut io: LaneIo<E::Connection>,
+    mut io: Box<LaneIo<E::Connection>>,
     outgoing: Outgoing,
 ) -> Exchanged<E::Connection> {
     let result = send_and_receive(exec, endpoint, &mut io, &outgoing).await;

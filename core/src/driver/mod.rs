@@ -102,7 +102,7 @@ where
 pub(crate) async fn serve<E, H, Shared, Event, Return>(
     exec: &E,
     config: Config,
-    on_shutdown: Option<ShutdownHook>,
+    mut on_shutdown: Option<ShutdownHook>,
     handler: &H,
 ) -> ExitReason
 where
@@ -123,6 +123,10 @@ where
     #[cfg(feature = "std")]
     raise_trim_threshold();
     let lanes = machine.lanes();
+    let watchdog = Watchdog::new(&config, lanes, on_shutdown.take());
+    if watchdog.is_none() && on_shutdown.is_some() {
+        log::warn!("the shutdown hook never runs: it needs the watchdog, which is off");
+    }
     let mut driver = Driver {
         machine,
         crew: Crew {
@@ -131,7 +135,7 @@ where
             handler,
             shared: None,
             lanes: (0..lanes).map(|_| Lane::default()).collect(),
-            watchdog: Watchdog::new(&config, lanes, on_shutdown),
+            watchdog,
             cursor: 0,
             types: PhantomData,
         },
@@ -214,8 +218,9 @@ struct Crew<'a, E: Executor, H, Shared, Event, Return> {
 
 /// The driver's side of one of the machine's lanes.
 struct Lane<'a, C> {
-    /// The connection and buffers; `None` while an exchange owns them.
-    io: Option<LaneIo<C>>,
+    /// The connection and buffers; `None` while an exchange owns them. Boxed, so that handing
+    /// them to an exchange and back moves a pointer, not the head index and buffers.
+    io: Option<Box<LaneIo<C>>>,
     /// What runs on the lane: an exchange or the handler.
     task: Option<Task<'a, C>>,
     /// What the lane's next post sends.
@@ -227,7 +232,7 @@ struct Lane<'a, C> {
 impl<C> Default for Lane<'_, C> {
     fn default() -> Self {
         Self {
-            io: Some(LaneIo::default()),
+            io: Some(Box::default()),
             task: None,
             outbox: Outbox::Empty,
             spare_response: Vec::new(),
@@ -367,7 +372,7 @@ where
             self.crew.lanes[lane]
                 .io
                 .as_ref()
-                .and_then(LaneIo::response_head)
+                .and_then(|io| io.response_head())
         };
         let result = match fact {
             Fact::Setup(outcome) => machine.handle_setup(now, outcome),
@@ -467,16 +472,15 @@ where
         let (config, handler): (&'a Arc<Config>, &'a H) = (self.config, self.handler);
         let id = invocation.request_id.clone();
         let l = &mut self.lanes[lane];
-        let io = l.io.get_or_insert_with(LaneIo::default);
-        let event = match (self.shared, invoke::decode::<Event>(&id, &io.event)) {
-            (Some(shared), Ok(event)) => (shared, event),
-            (shared, event) => {
-                l.outbox = Outbox::Error(match (shared, event) {
-                    (_, Err(d)) => d,
-                    // The machine runs no handler after a failed setup.
-                    (None, Ok(_)) => Diagnostic::new(ErrorType::SETUP_ERROR, "no setup"),
-                    (Some(_), Ok(_)) => return None,
-                });
+        let io = l.io.get_or_insert_with(Box::default);
+        // The machine runs no handler after a failed setup.
+        let shared = self
+            .shared
+            .ok_or_else(|| Diagnostic::new(ErrorType::SETUP_ERROR, "no setup"));
+        let (shared, event) = match shared.and_then(|s| Ok((s, invoke::decode(&id, &io.event)?))) {
+            Ok(started) => started,
+            Err(diagnostic) => {
+                l.outbox = Outbox::Error(diagnostic);
                 let outcome = HandlerOutcome::Failed;
                 return Some(Fact::HandlerDone { lane, id, outcome });
             }
@@ -488,7 +492,6 @@ where
         if let Some(dog) = &self.watchdog {
             dog.arm(lane, invocation, timeout_at);
         }
-        let (shared, event) = event;
         let event = LambdaEvent::new(event, config.region.as_str(), ctx);
         let out = core::mem::take(&mut l.spare_response);
         let run = invoke::run(handler, shared, event, id, out);

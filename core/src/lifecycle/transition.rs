@@ -1,5 +1,7 @@
-//! The lifecycle's private state. Only this file assigns lane states, and only through
-//! [`State::set`], which checks each change against [`TRANSITIONS`](super::TRANSITIONS).
+//! The lifecycle's private state. Only this file changes lane states: a new state only through
+//! [`State::put`] (and [`State::set`]), the same state with new request bookkeeping only through
+//! [`State::stay`], both checked against [`TRANSITIONS`](super::TRANSITIONS); an exit moves every
+//! other lane to `Exit` with it.
 
 use super::{
     Action, Answer, ClaimOutcome, ErrorCause, ExitReason, HandlerOutcome, InputKind, Invocation,
@@ -223,9 +225,37 @@ impl<const LANES: usize> State<LANES> {
         }
     }
 
-    /// The one assignment of a lane's state.
+    /// Changes `lane`'s state to `next` on `input`.
     fn set(&mut self, lane: usize, input: InputKind, next: LaneState) {
         let from = self.lanes[lane].state.phase();
+        self.put(lane, from, input, next);
+    }
+
+    /// `lane` takes the row (its phase, `input`, its phase): the state stays, `change` adjusts
+    /// its request bookkeeping (when it is sent again).
+    fn stay(&mut self, lane: usize, input: InputKind, change: impl FnOnce(&mut LaneState)) {
+        let phase = self.lanes[lane].state.phase();
+        debug_assert!(
+            super::TRANSITIONS
+                .iter()
+                .any(|t| t.from == phase && t.input == input && t.to == phase),
+            "transition {phase:?} --{input:?}--> {phase:?} is not in TRANSITIONS"
+        );
+        #[cfg(test)]
+        {
+            self.last = Some((phase, input, phase));
+        }
+        change(&mut self.lanes[lane].state);
+    }
+
+    /// Takes `lane`'s state out (leaving `Exit` until [`State::put`]), so that what it holds
+    /// moves into the next state instead of being copied.
+    fn take(&mut self, lane: usize) -> LaneState {
+        core::mem::replace(&mut self.lanes[lane].state, LaneState::Exit)
+    }
+
+    /// The one assignment of a lane's state: `next`, reached from `from` on `input`.
+    fn put(&mut self, lane: usize, from: Phase, input: InputKind, next: LaneState) {
         debug_assert!(
             super::TRANSITIONS
                 .iter()
@@ -241,8 +271,14 @@ impl<const LANES: usize> State<LANES> {
     }
 
     fn exit(&mut self, lane: usize, input: InputKind, reason: ExitReason) {
+        let from = self.lanes[lane].state.phase();
+        self.exit_from(lane, from, input, reason);
+    }
+
+    /// [`State::exit`] for a lane whose state was taken out of phase `from`.
+    fn exit_from(&mut self, lane: usize, from: Phase, input: InputKind, reason: ExitReason) {
         log::error!("exiting: {reason}");
-        self.set(lane, input, LaneState::Exit);
+        self.put(lane, from, input, LaneState::Exit);
         self.exit = Some(reason);
         for l in &mut self.lanes[..self.active] {
             l.state = LaneState::Exit;
@@ -461,18 +497,18 @@ impl<const LANES: usize> State<LANES> {
         };
         self.check(lane, input)?;
         self.clock(now);
-        let LaneState::Claim { inv, post, .. } = &self.lanes[lane].state else {
-            // `check` admits only lanes in `Claim`.
+        // `check` admits only lanes in `Claim`.
+        let LaneState::Claim { inv, post, .. } = self.take(lane) else {
             return Ok(());
         };
-        let (inv, post) = (inv.clone(), *post);
         let next = match outcome {
             ClaimOutcome::Won => LaneState::report(inv, post),
             ClaimOutcome::ReportedElsewhere { status } => {
                 let id = &inv.request_id;
                 match answer(RequestKind::Error, status) {
                     Answer::ServerError => {
-                        self.exit(lane, input, ExitReason::ServerError { status });
+                        let reason = ExitReason::ServerError { status };
+                        self.exit_from(lane, Phase::Claim, input, reason);
                         return Ok(());
                     }
                     Answer::Accepted => {}
@@ -488,7 +524,7 @@ impl<const LANES: usize> State<LANES> {
                 LaneState::Poll { io: Io::Due }
             }
         };
-        self.set(lane, input, next);
+        self.put(lane, Phase::Claim, input, next);
         Ok(())
     }
 
@@ -513,13 +549,7 @@ impl<const LANES: usize> State<LANES> {
             Io::RetryAt(now.saturating_add(delay))
         };
         // Same phase, same request: only when it is sent again changes.
-        let from = l.state.phase();
-        debug_assert!(is_legal(from, INPUT));
-        l.state.set_io(io);
-        #[cfg(test)]
-        {
-            self.last = Some((from, INPUT, from));
-        }
+        self.stay(lane, INPUT, |state| state.set_io(io));
         Ok(())
     }
 
@@ -536,14 +566,11 @@ impl<const LANES: usize> State<LANES> {
         if state.invocation().map(|inv| &inv.request_id) != Some(id) {
             return Err(Misuse::WrongRequestId);
         }
-        let LaneState::Run { inv, .. } = state else {
+        if !matches!(state, LaneState::Run { .. }) {
             log::warn!("[{id}] handler finished after its timeout was reported; dropped");
-            #[cfg(test)]
-            {
-                self.last = Some((Phase::Timeout, INPUT, Phase::Timeout));
-            }
+            self.stay(lane, INPUT, |_| {});
             return Ok(());
-        };
+        }
         let post = match outcome {
             HandlerOutcome::Ok { len } if len > MAX_PAYLOAD_BYTES => {
                 log::warn!("[{id}] response of {len} bytes is too large");
@@ -552,9 +579,12 @@ impl<const LANES: usize> State<LANES> {
             HandlerOutcome::Ok { len } => Post::Response { len },
             HandlerOutcome::Failed => Post::Error(ErrorCause::Handler),
         };
-        let next = self.finish(inv.clone(), post);
         self.clock(now);
-        self.set(lane, INPUT, next);
+        let LaneState::Run { inv, .. } = self.take(lane) else {
+            return Ok(());
+        };
+        let next = self.finish(inv, post);
+        self.put(lane, Phase::Run, INPUT, next);
         Ok(())
     }
 
@@ -566,11 +596,10 @@ impl<const LANES: usize> State<LANES> {
                 Some(t) if t <= now => {}
                 _ => continue,
             }
-            let running = match state {
-                LaneState::Run { inv, .. } => Some(inv.clone()),
-                _ => None,
-            };
-            if let Some(inv) = running {
+            if let LaneState::Run { .. } = state {
+                let LaneState::Run { inv, .. } = self.take(lane) else {
+                    continue;
+                };
                 let deadline = inv.deadline.unwrap_or(Deadline(now));
                 log::error!(
                     "[{}] handler timed out (deadline {})",
@@ -582,15 +611,10 @@ impl<const LANES: usize> State<LANES> {
                     margin_ms: self.options.timeout_margin_ms,
                 };
                 let next = self.finish(inv, Post::Error(cause));
-                self.set(lane, InputKind::TimerFired, next);
+                self.put(lane, Phase::Run, InputKind::TimerFired, next);
             } else {
                 // A backoff is over: the same request is due again.
-                let state = &mut self.lanes[lane].state;
-                #[cfg(test)]
-                {
-                    self.last = Some((state.phase(), InputKind::TimerFired, state.phase()));
-                }
-                state.set_io(Io::Due);
+                self.stay(lane, InputKind::TimerFired, |state| state.set_io(Io::Due));
             }
         }
     }
