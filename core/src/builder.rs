@@ -115,8 +115,9 @@ impl<E: Executor> Builder<E> {
         self
     }
 
-    /// Runs the [`Runner`] `runner` (a value; its type is all that matters) until the runtime
-    /// must stop, which it says as the error.
+    /// Runs the [`Runner`] `runner` until the runtime must stop, which it says as the error.
+    /// Only the value's type matters (a `Runner`'s methods take no `self`): give shared state
+    /// to `setup`, not to the value's fields.
     pub async fn serve<R, Shared, Event, Return>(self, runner: R) -> anyhow::Result<()>
     where
         R: for<'a> Runner<'a, Shared, Event, Return>,

@@ -48,8 +48,8 @@ pub struct Config {
 /// Default of [`Config::memory_threshold_percent`].
 pub const DEFAULT_MEMORY_THRESHOLD_PERCENT: u8 = 90;
 
-/// Default of [`Config::shutdown_timeout_ms`]: Lambda sends SIGKILL 300 ms (internal extensions)
-/// to 500 ms (external ones) after SIGTERM.
+/// Default of [`Config::shutdown_timeout_ms`]: after SIGTERM Lambda gives the runtime 500 ms when
+/// an internal extension is registered and 300 ms otherwise, then sends SIGKILL.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 200;
 
 /// Why a [`Config`] could not be built.

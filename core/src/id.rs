@@ -114,10 +114,10 @@ impl fmt::Debug for TraceId {
     }
 }
 
-/// The Runtime API sent something malformed or unexpected.
+/// The Runtime API sent something malformed or unexpected in the headers of a `/next` response.
 ///
-/// The machine logs these and carries on (the invocation is reported where it can be); they are
-/// returned so that a driver or test can see what happened.
+/// Returned by the id parsers and [`Invocation::from_head`](crate::lifecycle::Invocation::from_head);
+/// the machine logs these and carries on (the invocation is reported where it can be).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RemoteError {

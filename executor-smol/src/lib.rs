@@ -63,6 +63,9 @@ use async_io::{Async, Timer};
 /// The `futures` helpers this adapter uses.
 pub use futures_lite;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// The core crate, for what the root leaves out (the state machine, the driver's executor
+/// traits, `testing`).
+pub use lambda_runtime_types;
 use lambda_runtime_types::driver::{Connection, Executor};
 use lambda_runtime_types::runner::RunnerHandler;
 use lambda_runtime_types::time::EpochMillis;

@@ -58,6 +58,9 @@
 use std::io;
 use std::time::Duration;
 
+/// The core crate, for what the root leaves out (the state machine, the driver's executor
+/// traits, `testing`).
+pub use lambda_runtime_types;
 use lambda_runtime_types::driver::{Connection, Executor};
 use lambda_runtime_types::runner::RunnerHandler;
 use lambda_runtime_types::time::EpochMillis;

@@ -5,8 +5,12 @@
 //! methods, each with the current time, and asks it what to do next with [`Lifecycle::poll`]:
 //!
 //! 1. Call `poll()` and carry out each [`Action`] until it returns [`Action::Wait`].
-//! 2. Wait until the first of: a Runtime API response (→ [`Lifecycle::handle_response`]), a
-//!    transport failure (→ [`Lifecycle::handle_transport_error`]), a handler finishing
+//!    An action that settles at once is fed back at once: [`Action::Claim`]'s outcome
+//!    (→ [`Lifecycle::handle_claim`]), an event the driver rejects (→
+//!    [`Lifecycle::handle_handler_done`]).
+//! 2. Wait until the first of: a Runtime API response (→ [`Lifecycle::handle_response`]; a head
+//!    whose body did not arrive → [`Lifecycle::handle_truncated_response`]), a transport failure
+//!    (→ [`Lifecycle::handle_transport_error`]), a handler finishing
 //!    (→ [`Lifecycle::handle_handler_done`]), setup finishing (→ [`Lifecycle::handle_setup`]), or
 //!    the `until` of the last `Wait` (→ [`Lifecycle::handle_timeout`]).
 //! 3. Go back to 1, until `poll()` returns [`Action::Exit`].
@@ -573,7 +577,9 @@ pub enum Action<'a> {
     /// The invocation on `lane` finished or timed out while a watchdog may have reported it
     /// (only with [`Options::watched`]). Claim it from the watchdog, so that the watchdog never
     /// reports it, before waiting for anything else, and report with [`Lifecycle::handle_claim`]:
-    /// [`ClaimOutcome::Won`], or the answer the watchdog's own post got.
+    /// [`ClaimOutcome::Won`], or the answer the watchdog's own post got. A driver with nothing
+    /// outside it that reports (and so `watched` off) never sees this; if it does, it answers
+    /// `Won`.
     Claim {
         /// The lane.
         lane: usize,

@@ -29,7 +29,6 @@
 
 mod watch;
 
-use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::{Read, Write};
@@ -38,7 +37,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, ShutdownHook};
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::{ClaimOutcome, ErrorCause, ExitReason, Invocation};
 use crate::time::EpochMillis;
@@ -56,9 +55,6 @@ const POST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How often a watchdog thread that panicked is replaced.
 const MAX_RESTARTS: u8 = 3;
-
-/// Code to run when the environment shuts down (SIGTERM).
-pub(crate) type ShutdownHook = Box<dyn FnOnce() + Send>;
 
 #[derive(Debug)]
 struct State {
@@ -254,12 +250,10 @@ impl Shared {
                 last_busy = Instant::now();
                 continue;
             }
+            // Sampled without the lock, so that a claim never waits for `/proc`.
+            let sample = self.lock().watch.wants_memory_sample();
+            let resident = sample.then(resident_bytes).flatten();
             let mut state = self.lock();
-            let resident = state
-                .watch
-                .wants_memory_sample()
-                .then(resident_bytes)
-                .flatten();
             let duty = state.watch.check(EpochMillis::now(), resident, sigterm);
             if state.watch.busy() {
                 last_busy = Instant::now();
@@ -284,14 +278,13 @@ impl Shared {
                 }
                 _ => log::warn!("[{id}] shutting down while the invocation runs"),
             }
-            let Some(diagnostic) = Diagnostic::from_cause(report.cause) else {
-                // The watch reports only causes with an error type of their own.
-                self.lock().watch.posted(report.lane, None);
-                continue;
-            };
-            let status = post_error(&self.endpoint, &report.invocation, &diagnostic)
-                .map_err(|e| log::error!("[{id}] the watchdog could not report: {e}"))
-                .ok();
+            // The watch reports only causes with an error type (and diagnostic) of their own; a
+            // lane it could not post for is handed back to the driver like a failed post.
+            let status = Diagnostic::from_cause(report.cause).and_then(|diagnostic| {
+                post_error(&self.endpoint, &report.invocation, &diagnostic)
+                    .map_err(|e| log::error!("[{id}] the watchdog could not report: {e}"))
+                    .ok()
+            });
             self.lock().watch.posted(report.lane, status);
             self.posted.notify_all();
         }
@@ -398,17 +391,10 @@ fn resident_bytes() -> Option<u64> {
 mod tests {
     //! The thread part: real posts on loopback. The decisions are tested in `watch`.
 
+    use super::watch::tests::invocation;
     use super::*;
-    use crate::wire::ResponseHead;
     use alloc::string::{String, ToString};
     use alloc::vec::Vec;
-
-    fn invocation(id: &str) -> Invocation {
-        let head = ResponseHead::new(200)
-            .with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes())
-            .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000");
-        Invocation::from_head(&head).unwrap()
-    }
 
     fn config(endpoint: &str) -> Config {
         let mut c = Config::for_endpoint(Endpoint::parse(endpoint).unwrap());

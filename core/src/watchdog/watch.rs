@@ -217,13 +217,14 @@ impl Watch {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::wire::ResponseHead;
 
     const MIB: u64 = 1 << 20;
 
-    fn invocation(id: &str) -> Invocation {
+    /// An invocation of `id` with its deadline at 3 s after the epoch.
+    pub(in crate::watchdog) fn invocation(id: &str) -> Invocation {
         let head = ResponseHead::new(200)
             .with_header("Lambda-Runtime-Aws-Request-Id", id.as_bytes())
             .with_header("Lambda-Runtime-Deadline-Ms", b"3000");
