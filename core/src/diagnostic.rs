@@ -87,12 +87,17 @@ impl Diagnostic {
     }
 
     /// The diagnostic for an event that did not deserialise into the handler's `Event` type;
-    /// the message names the problem and where in the JSON it is (line and column).
+    /// the message says whether the event is not JSON at all or JSON of another shape, names the
+    /// problem and where in the JSON it is (line and column).
     pub fn invalid_event(err: &serde_json::Error) -> Self {
-        Self::new(
-            ErrorType::INVALID_EVENT,
-            format!("the event does not match the handler's Event type: {err}"),
-        )
+        use serde_json::error::Category;
+        let what = match err.classify() {
+            Category::Syntax | Category::Eof => "the event is not valid JSON",
+            Category::Data | Category::Io => {
+                "the event is JSON but does not fit the handler's Event type"
+            }
+        };
+        Self::new(ErrorType::INVALID_EVENT, format!("{what}: {err}"))
     }
 
     /// The diagnostic for a handler panic with the given panic payload.
@@ -114,12 +119,14 @@ impl Diagnostic {
             ErrorCause::Timeout {
                 deadline,
                 margin_ms,
-            } => timeout_message(deadline, margin_ms),
+                budget_ms,
+            } => timeout_message(deadline, margin_ms, budget_ms),
             ErrorCause::BlockedTimeout {
                 deadline,
                 margin_ms,
+                budget_ms,
             } => {
-                let mut m = timeout_message(deadline, margin_ms);
+                let mut m = timeout_message(deadline, margin_ms, budget_ms);
                 m.push_str(" (the handler is blocking its thread)");
                 m
             }
@@ -158,12 +165,25 @@ impl Diagnostic {
     }
 }
 
-fn timeout_message(deadline: Deadline, margin_ms: u64) -> String {
+fn timeout_message(deadline: Deadline, margin_ms: u64, budget_ms: u64) -> String {
     format!(
-        "the handler did not finish within {margin_ms} ms of the invocation's deadline ({} ms \
-         since the epoch) and was stopped",
-        deadline.at().as_millis()
+        "the handler ran into the function's timeout of about {}: it had not finished {margin_ms} \
+         ms before the invocation's deadline, {}, and was stopped",
+        Seconds(budget_ms),
+        deadline.at().utc()
     )
+}
+
+/// Milliseconds shown as seconds with one decimal (`3.0 s`), or as milliseconds below 1 s.
+struct Seconds(u64);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ms @ 0..1_000 => write!(f, "{ms} ms"),
+            ms => write!(f, "{}.{} s", ms / 1_000, ms % 1_000 / 100),
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -228,27 +248,57 @@ mod tests {
     }
 
     #[test]
-    fn invalid_event_says_where() {
+    fn invalid_event_says_where_and_whether_it_is_json_at_all() {
         let err = serde_json::from_slice::<u32>(b"\n  \"x\"").unwrap_err();
         let d = Diagnostic::invalid_event(&err);
         assert_eq!(d.error_type, ErrorType::INVALID_EVENT);
         assert!(
-            d.error_message.contains("line 2 column"),
+            d.error_message
+                .starts_with("the event is JSON but does not fit")
+                && d.error_message.contains("line 2 column"),
             "{}",
             d.error_message
         );
+        for not_json in [&b"{\"a\": "[..], b"hello", b"{\"a\" 1}"] {
+            let err = serde_json::from_slice::<serde_json::Value>(not_json).unwrap_err();
+            let d = Diagnostic::invalid_event(&err);
+            assert!(
+                d.error_message.starts_with("the event is not valid JSON: "),
+                "{}",
+                d.error_message
+            );
+        }
     }
 
     #[test]
     fn causes_describe_themselves() {
         assert_eq!(Diagnostic::from_cause(ErrorCause::Handler), None);
         let t = ErrorCause::Timeout {
-            deadline: Deadline(EpochMillis(5)),
+            deadline: Deadline(EpochMillis(1_796_164_331_053)),
             margin_ms: 100,
+            budget_ms: 3_000,
         };
+        let d = Diagnostic::from_cause(t).unwrap();
+        assert_eq!(d.error_type, ErrorType::TIMEOUT);
         assert_eq!(
-            Diagnostic::from_cause(t).unwrap().error_type,
-            ErrorType::TIMEOUT
+            d.error_message,
+            "the handler ran into the function's timeout of about 3.0 s: it had not finished \
+             100 ms before the invocation's deadline, 2026-12-01T22:32:11.053Z, and was stopped"
+        );
+        let blocked = ErrorCause::BlockedTimeout {
+            deadline: Deadline(EpochMillis(900)),
+            margin_ms: 0,
+            budget_ms: 900,
+        };
+        let d = Diagnostic::from_cause(blocked).unwrap();
+        assert!(
+            d.error_message.contains("about 900 ms"),
+            "{}",
+            d.error_message
+        );
+        assert!(
+            d.error_message
+                .ends_with("(the handler is blocking its thread)")
         );
         let big = Diagnostic::from_cause(ErrorCause::ResponseTooLarge { len: 7 << 20 }).unwrap();
         assert!(big.error_message.contains("7340032"));

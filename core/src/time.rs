@@ -58,6 +58,12 @@ impl EpochMillis {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// This instant as an RFC 3339 UTC time with milliseconds, `2026-12-01T22:32:11.053Z`, for
+    /// messages people read.
+    pub const fn utc(self) -> Utc {
+        Utc(self)
+    }
+
     /// The current wall-clock time (reads the system clock, so only the adapters call it).
     #[cfg(feature = "std")]
     pub fn now() -> Self {
@@ -89,6 +95,44 @@ impl fmt::Display for EpochMillis {
     }
 }
 
+/// An [`EpochMillis`] shown as an RFC 3339 UTC time with milliseconds (see
+/// [`EpochMillis::utc`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Utc(pub EpochMillis);
+
+impl fmt::Display for Utc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.0;
+        let (days, rem) = (ms / 86_400_000, ms % 86_400_000);
+        let (year, month, day) = civil_from_days(days);
+        let (h, m, s, milli) = (
+            rem / 3_600_000,
+            rem / 60_000 % 60,
+            rem / 1_000 % 60,
+            rem % 1_000,
+        );
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z"
+        )
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, for non-negative days).
+const fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month, day)
+}
+
 /// The instant by which an invocation must have been answered (`Lambda-Runtime-Deadline-Ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Deadline(pub EpochMillis);
@@ -107,6 +151,20 @@ impl Deadline {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn utc_times_read_as_rfc_3339() {
+        // Computed independently with Python's datetime.
+        for (ms, text) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (1_700_000_003_000, "2023-11-14T22:13:23.000Z"),
+            (1_796_164_331_053, "2026-12-01T22:32:11.053Z"),
+            (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+        ] {
+            assert_eq!(std::format!("{}", EpochMillis(ms).utc()), text);
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -328,7 +328,7 @@ where
             let fact = match self.machine.poll() {
                 Action::Wait { until } => return Ok(until),
                 Action::Exit(reason) => return Err(reason),
-                action => self.crew.dispatch(action),
+                action => self.crew.dispatch(action, now),
             };
             if let Some(fact) = fact {
                 self.feed(now, fact);
@@ -408,14 +408,14 @@ where
     Return: Serialize + 'a,
 {
     /// Carries out one action (never `Wait` or `Exit`, which `carry_out` handles).
-    fn dispatch(&mut self, action: Action<'_>) -> Option<Fact> {
+    fn dispatch(&mut self, action: Action<'_>, now: EpochMillis) -> Option<Fact> {
         match action {
             Action::FetchNext { lane } => self.start_exchange(lane, Outgoing::Next),
             Action::RunHandler {
                 lane,
                 invocation,
                 timeout_at,
-            } => return self.start_handler(lane, invocation, timeout_at),
+            } => return self.start_handler(lane, invocation, timeout_at, now),
             Action::Claim { lane, invocation } => return Some(self.claim(lane, invocation)),
             Action::PostResponse { lane, invocation } => {
                 let bytes = match core::mem::take(&mut self.lanes[lane].outbox) {
@@ -468,6 +468,7 @@ where
         lane: usize,
         invocation: &Invocation,
         timeout_at: Option<EpochMillis>,
+        now: EpochMillis,
     ) -> Option<Fact> {
         let (config, handler): (&'a Arc<Config>, &'a H) = (self.config, self.handler);
         let id = invocation.request_id.clone();
@@ -490,7 +491,7 @@ where
             None => Context::new(id.as_str(), config.clone()),
         };
         if let Some(dog) = &self.watchdog {
-            dog.arm(lane, invocation, timeout_at);
+            dog.arm(lane, invocation, timeout_at, now);
         }
         let event = LambdaEvent::new(event, config.region.as_str(), ctx);
         let out = core::mem::take(&mut l.spare_response);
@@ -589,7 +590,7 @@ impl Watchdog {
     fn new(_: &Config, _: usize, _: Option<ShutdownHook>) -> Option<Self> {
         None
     }
-    fn arm(&self, _: usize, _: &Invocation, _: Option<EpochMillis>) {}
+    fn arm(&self, _: usize, _: &Invocation, _: Option<EpochMillis>, _: EpochMillis) {}
     fn claim(&self, _: usize) -> ClaimOutcome {
         ClaimOutcome::Won
     }

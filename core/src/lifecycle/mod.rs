@@ -397,6 +397,9 @@ pub enum ErrorCause {
         deadline: Deadline,
         /// The margin that was applied.
         margin_ms: u64,
+        /// From the event's arrival to the deadline: the function's timeout, as far as the
+        /// runtime can tell.
+        budget_ms: u64,
     },
     /// The handler's response is larger than [`MAX_PAYLOAD_BYTES`] (or the API answered 413).
     ResponseTooLarge {
@@ -418,6 +421,9 @@ pub enum ErrorCause {
         deadline: Deadline,
         /// The margin that was applied.
         margin_ms: u64,
+        /// From the handler's start to the deadline: the function's timeout, as far as the
+        /// runtime can tell.
+        budget_ms: u64,
     },
     /// The process's memory reached the threshold while the invocation ran: reported by the
     /// watchdog, which then exits ([`ExitReason::OutOfMemory`]).

@@ -380,6 +380,7 @@ fn timeout_posts_error_and_drops_late_result() {
     let cause = ErrorCause::Timeout {
         deadline: Deadline(at(T0 + 3_000)),
         margin_ms: 100,
+        budget_ms: 3_000,
     };
     assert_eq!(
         h.drain(),
@@ -769,6 +770,7 @@ fn lanes_share_one_setup_and_run_independently() {
     let cause = ErrorCause::Timeout {
         deadline: Deadline(at(T0 + 1_000)),
         margin_ms: 100,
+        budget_ms: 1_000,
     };
     assert_eq!(
         h.drain(),

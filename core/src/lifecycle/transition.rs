@@ -41,6 +41,8 @@ pub(super) enum LaneState {
         inv: Invocation,
         timer: Option<EpochMillis>,
         started: bool,
+        /// When `/next` delivered the event.
+        arrived: EpochMillis,
     },
     Claim {
         inv: Invocation,
@@ -426,6 +428,7 @@ impl<const LANES: usize> State<LANES> {
             inv,
             timer,
             started: false,
+            arrived: now,
         };
         self.set(lane, INPUT, run);
     }
@@ -597,7 +600,7 @@ impl<const LANES: usize> State<LANES> {
                 _ => continue,
             }
             if let LaneState::Run { .. } = state {
-                let LaneState::Run { inv, .. } = self.take(lane) else {
+                let LaneState::Run { inv, arrived, .. } = self.take(lane) else {
                     continue;
                 };
                 let deadline = inv.deadline.unwrap_or(Deadline(now));
@@ -609,6 +612,7 @@ impl<const LANES: usize> State<LANES> {
                 let cause = ErrorCause::Timeout {
                     deadline,
                     margin_ms: self.options.timeout_margin_ms,
+                    budget_ms: deadline.at().millis_since(arrived),
                 };
                 let next = self.finish(inv, Post::Error(cause));
                 self.put(lane, Phase::Run, InputKind::TimerFired, next);

@@ -121,15 +121,16 @@ impl Watchdog {
         })
     }
 
-    /// A handler for `invocation` started on `lane`; see [`Watch::arm`].
+    /// A handler for `invocation` started on `lane` at `now`; see [`Watch::arm`].
     pub(crate) fn arm(
         &self,
         lane: usize,
         invocation: &Invocation,
         timeout_at: Option<EpochMillis>,
+        now: EpochMillis,
     ) {
         let mut state = self.shared.lock();
-        state.watch.arm(lane, invocation, timeout_at);
+        state.watch.arm(lane, invocation, timeout_at, now);
         if !state.started {
             state.started = true;
             state.thread = self.start();
@@ -451,7 +452,7 @@ mod tests {
         let (addr, api) = api(202);
         let dog = watchdog(&addr, 2);
         let soon = EpochMillis::now().saturating_add(30);
-        dog.arm(1, &invocation("blocked-1"), Some(soon));
+        dog.arm(1, &invocation("blocked-1"), Some(soon), EpochMillis::now());
         // The "executor" is blocked: nothing happens on this thread until the post arrived.
         wait_for(|| api.is_finished(), "nothing posted");
         let request = api.join().unwrap();
@@ -477,7 +478,12 @@ mod tests {
     fn unreachable_api_leaves_the_report_to_the_driver() {
         // Port 9 (discard) is closed on loopback: the connection is refused.
         let dog = watchdog("127.0.0.1:9", 1);
-        dog.arm(0, &invocation("r1"), Some(EpochMillis::now()));
+        dog.arm(
+            0,
+            &invocation("r1"),
+            Some(EpochMillis::now()),
+            EpochMillis::now(),
+        );
         wait_for(|| !dog.shared.lock().watch.busy(), "never claimed");
         assert_eq!(dog.claim(0), ClaimOutcome::Won);
     }
@@ -510,7 +516,12 @@ mod tests {
         let (addr, api) = api(202);
         let dog = Arc::new(watchdog(&addr, 1));
         // The watchdog claims the lane, then panics logging the timeout, before posting.
-        dog.arm(0, &invocation(PANICKING_ID), Some(EpochMillis::now()));
+        dog.arm(
+            0,
+            &invocation(PANICKING_ID),
+            Some(EpochMillis::now()),
+            EpochMillis::now(),
+        );
         wait_for(|| LOGGER_PANICKED.load(Ordering::SeqCst), "no panic");
         let (tx, rx) = std::sync::mpsc::channel();
         let driver = dog.clone();
@@ -522,7 +533,12 @@ mod tests {
             "the driver reports it itself"
         );
         // A new watchdog thread reports the next blocked handler.
-        dog.arm(0, &invocation("after-the-panic"), Some(EpochMillis::now()));
+        dog.arm(
+            0,
+            &invocation("after-the-panic"),
+            Some(EpochMillis::now()),
+            EpochMillis::now(),
+        );
         wait_for(|| api.is_finished(), "nothing posted");
         let request = api.join().unwrap();
         assert!(

@@ -19,6 +19,8 @@ enum LaneWatch {
     Armed {
         invocation: Invocation,
         timeout_at: Option<EpochMillis>,
+        /// When the handler started.
+        started: EpochMillis,
     },
     /// The watchdog claimed the invocation and is posting its error; the driver must wait.
     Posting,
@@ -93,18 +95,20 @@ impl Watch {
         }
     }
 
-    /// A handler for `invocation` started on `lane`; the lifecycle reports it as timed out at
-    /// `timeout_at` (`Action::RunHandler::timeout_at`) if it is still running then.
+    /// A handler for `invocation` started on `lane` at `now`; the lifecycle reports it as timed
+    /// out at `timeout_at` (`Action::RunHandler::timeout_at`) if it is still running then.
     pub(crate) fn arm(
         &mut self,
         lane: usize,
         invocation: &Invocation,
         timeout_at: Option<EpochMillis>,
+        now: EpochMillis,
     ) {
         if let Some(w) = self.lanes.get_mut(lane) {
             *w = LaneWatch::Armed {
                 invocation: invocation.clone(),
                 timeout_at,
+                started: now,
             };
         }
     }
@@ -143,7 +147,7 @@ impl Watch {
     pub(crate) fn check(&mut self, now: EpochMillis, resident: Option<u64>, sigterm: bool) -> Duty {
         if sigterm {
             return Duty {
-                reports: self.claim_for(|_| true, |_| ErrorCause::Shutdown),
+                reports: self.claim_for(|_| true, |_, _| ErrorCause::Shutdown),
                 exit: Some(ExitReason::Shutdown),
             };
         }
@@ -156,15 +160,19 @@ impl Watch {
                     threshold_percent: policy.threshold_percent,
                 };
                 return Duty {
-                    reports: self.claim_for(|_| true, |_| cause),
+                    reports: self.claim_for(|_| true, |_, _| cause),
                     exit: Some(ExitReason::OutOfMemory),
                 };
             }
         }
         let due = |t: Option<EpochMillis>| t.is_some_and(|t| t <= now);
-        let timed_out = |inv: &Invocation| ErrorCause::BlockedTimeout {
-            deadline: inv.deadline.unwrap_or(Deadline(now)),
-            margin_ms: policy.margin_ms,
+        let timed_out = |inv: &Invocation, started: EpochMillis| {
+            let deadline = inv.deadline.unwrap_or(Deadline(now));
+            ErrorCause::BlockedTimeout {
+                deadline,
+                margin_ms: policy.margin_ms,
+                budget_ms: deadline.at().millis_since(started),
+            }
         };
         Duty {
             reports: self.claim_for(due, timed_out),
@@ -195,15 +203,18 @@ impl Watch {
     fn claim_for(
         &mut self,
         pick: impl Fn(Option<EpochMillis>) -> bool,
-        cause: impl Fn(&Invocation) -> ErrorCause,
+        cause: impl Fn(&Invocation, EpochMillis) -> ErrorCause,
     ) -> Vec<Report> {
         let mut out = Vec::new();
         for (lane, w) in self.lanes.iter_mut().enumerate() {
             if matches!(w, LaneWatch::Armed { timeout_at, .. } if pick(*timeout_at)) {
-                if let LaneWatch::Armed { invocation, .. } =
-                    core::mem::replace(w, LaneWatch::Posting)
+                if let LaneWatch::Armed {
+                    invocation,
+                    started,
+                    ..
+                } = core::mem::replace(w, LaneWatch::Posting)
                 {
-                    let cause = cause(&invocation);
+                    let cause = cause(&invocation, started);
                     out.push(Report {
                         lane,
                         invocation,
@@ -253,7 +264,7 @@ pub(super) mod tests {
     #[test]
     fn a_handler_finishing_in_time_is_the_drivers_to_report() {
         let mut w = Watch::new(1, policy(0, 0));
-        w.arm(0, &invocation("r1"), Some(at(2_900)));
+        w.arm(0, &invocation("r1"), Some(at(2_900)), at(0));
         assert_eq!(w.check(at(2_899), None, false), Duty::default());
         assert_eq!(w.claim(0), Claim::Decided(ClaimOutcome::Won));
         assert_eq!(w.check(at(5_000), None, false), Duty::default(), "disarmed");
@@ -267,15 +278,16 @@ pub(super) mod tests {
     #[test]
     fn a_blocked_handler_is_claimed_at_its_timeout_and_reported_once() {
         let mut w = Watch::new(2, policy(0, 0));
-        w.arm(0, &invocation("fast"), None);
-        w.arm(1, &invocation("blocked"), Some(at(2_900)));
+        w.arm(0, &invocation("fast"), None, at(0));
+        w.arm(1, &invocation("blocked"), Some(at(2_900)), at(0));
         let duty = w.check(at(2_900), None, false);
         assert_eq!(ids(&duty), [(1, "blocked")]);
         assert_eq!(
             duty.reports[0].cause,
             ErrorCause::BlockedTimeout {
                 deadline: Deadline(at(3_000)),
-                margin_ms: 100
+                margin_ms: 100,
+                budget_ms: 3_000
             }
         );
         assert_eq!(duty.exit, None);
@@ -301,7 +313,7 @@ pub(super) mod tests {
     #[test]
     fn a_post_that_fails_leaves_the_report_to_the_driver() {
         let mut w = Watch::new(1, policy(0, 0));
-        w.arm(0, &invocation("r1"), Some(at(10)));
+        w.arm(0, &invocation("r1"), Some(at(10)), at(0));
         assert_eq!(w.check(at(10), None, false).reports.len(), 1);
         w.posted(0, None);
         assert_eq!(w.claim(0), Claim::Decided(ClaimOutcome::Won));
@@ -310,7 +322,7 @@ pub(super) mod tests {
     #[test]
     fn a_thread_that_ends_mid_post_hands_its_lanes_back() {
         let mut w = Watch::new(1, policy(0, 0));
-        w.arm(0, &invocation("r1"), Some(at(10)));
+        w.arm(0, &invocation("r1"), Some(at(10)), at(0));
         assert_eq!(w.check(at(10), None, false).reports.len(), 1);
         w.release();
         assert_eq!(w.claim(0), Claim::Decided(ClaimOutcome::Won));
@@ -320,8 +332,8 @@ pub(super) mod tests {
     fn memory_over_the_threshold_reports_every_running_invocation_and_exits() {
         let mut w = Watch::new(3, policy(128, 90));
         assert!(!w.wants_memory_sample(), "nothing runs");
-        w.arm(0, &invocation("a"), Some(at(2_900)));
-        w.arm(2, &invocation("c"), None);
+        w.arm(0, &invocation("a"), Some(at(2_900)), at(0));
+        w.arm(2, &invocation("c"), None, at(0));
         assert!(w.wants_memory_sample());
         let limit = 128 * MIB * 90 / 100;
         assert_eq!(w.check(at(0), Some(limit - 1), false), Duty::default());
@@ -341,11 +353,11 @@ pub(super) mod tests {
     #[test]
     fn memory_is_not_checked_when_off_or_idle() {
         let mut off = Watch::new(1, policy(128, 0));
-        off.arm(0, &invocation("a"), None);
+        off.arm(0, &invocation("a"), None, at(0));
         assert!(!off.wants_memory_sample());
         assert_eq!(off.check(at(0), Some(u64::MAX), false), Duty::default());
         let mut unknown = Watch::new(1, policy(0, 90));
-        unknown.arm(0, &invocation("a"), None);
+        unknown.arm(0, &invocation("a"), None, at(0));
         assert_eq!(unknown.check(at(0), Some(u64::MAX), false), Duty::default());
         let mut idle = Watch::new(1, policy(128, 90));
         assert_eq!(idle.check(at(0), Some(u64::MAX), false), Duty::default());
@@ -354,7 +366,7 @@ pub(super) mod tests {
     #[test]
     fn sigterm_reports_what_runs_and_exits_zero_even_when_idle() {
         let mut w = Watch::new(2, policy(128, 90));
-        w.arm(1, &invocation("b"), Some(at(2_900)));
+        w.arm(1, &invocation("b"), Some(at(2_900)), at(0));
         let duty = w.check(at(0), Some(u64::MAX), true);
         assert_eq!(ids(&duty), [(1, "b")]);
         assert_eq!(duty.reports[0].cause, ErrorCause::Shutdown);
