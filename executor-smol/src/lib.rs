@@ -25,8 +25,8 @@
 //! // 2. A closure, for the common case; capture shared data (or an `Arc` of it).
 //! fn main_with_a_closure() -> anyhow::Result<()> {
 //!     let greeting = String::from("hello");
-//!     lambda_runtime_types_smol::run_fn(async |event: LambdaEvent<'_, Value>| {
-//!         Ok::<_, anyhow::Error>(serde_json::json!({ "greeting": greeting, "event": event.event }))
+//!     lambda_runtime_types_smol::run_fn(async |e: LambdaEvent<'_, Value>| {
+//!         Ok::<_, anyhow::Error>(serde_json::json!({ "greeting": greeting, "event": e.event }))
 //!     })
 //! }
 //!
@@ -38,7 +38,7 @@
 //!         .run(Echo)
 //! }
 //!
-//! // The seed crate's form, with the types spelled out.
+//! // The seed crate's form, types spelled out.
 //! fn main_as_before() -> anyhow::Result<()> {
 //!     lambda_runtime_types_smol::exec_smol::<_, _, Echo, _>()
 //! }

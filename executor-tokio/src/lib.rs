@@ -25,8 +25,8 @@
 //! // 2. A closure, for the common case; capture shared data (or an `Arc` of it).
 //! fn main_with_a_closure() -> anyhow::Result<()> {
 //!     let greeting = String::from("hello");
-//!     lambda_runtime_types_tokio::run_fn(async |event: LambdaEvent<'_, Value>| {
-//!         Ok::<_, anyhow::Error>(serde_json::json!({ "greeting": greeting, "event": event.event }))
+//!     lambda_runtime_types_tokio::run_fn(async |e: LambdaEvent<'_, Value>| {
+//!         Ok::<_, anyhow::Error>(serde_json::json!({ "greeting": greeting, "event": e.event }))
 //!     })
 //! }
 //!
@@ -38,21 +38,18 @@
 //!         .run(Echo)
 //! }
 //!
-//! // The seed crate's form, with the types spelled out.
+//! // The seed crate's form, types spelled out.
 //! fn main_as_before() -> anyhow::Result<()> {
 //!     lambda_runtime_types_tokio::exec_tokio::<_, _, Echo, _>()
 //! }
 //! ```
 //!
-//! The blocking forms build a **current-thread** runtime. A Lambda function handles one
-//! invocation at a time (or a few concurrent ones as futures, with `AWS_LAMBDA_MAX_CONCURRENCY`),
-//! so worker threads only add start-up time, memory and cross-thread wake-ups. Use [`exec`] or
-//! [`Builder::serve`] inside a runtime you built yourself if your handlers need a multi-threaded
-//! one (e.g. for `spawn_blocking`-heavy work).
+//! The blocking forms build a **current-thread** runtime: worker threads only add start-up time,
+//! memory and wake-ups to a function that runs one invocation at a time. Use [`exec`] or
+//! [`Builder::serve`] inside a runtime of your own if your handlers need a multi-threaded one.
 //!
-//! The X-Ray trace id is on [`Context::xray_trace_id`]; `_X_AMZN_TRACE_ID` is **not** set,
-//! because changing the process environment while other threads may read it (tokio's blocking
-//! pool, DNS resolution, the AWS SDK) is undefined behaviour (`std::env::set_var` is `unsafe`).
+//! The X-Ray trace id is on [`Context::xray_trace_id`]; `_X_AMZN_TRACE_ID` is **not** set:
+//! changing the environment while other threads may read it is undefined behaviour.
 #![deny(missing_docs)]
 
 use std::io;
@@ -105,6 +102,9 @@ impl Executor for TokioRuntime {
 
 impl BlockOn for TokioRuntime {
     fn block_on<F: Future>(&self, future: F) -> anyhow::Result<F::Output> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            anyhow::bail!("{IN_A_RUNTIME}");
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -123,6 +123,10 @@ impl Connection for TokioConnection {
         self.0.write_all(buf).await
     }
 }
+
+const IN_A_RUNTIME: &str = "a blocking entry point (run, run_fn, exec_tokio, builder().run…) \
+    was called inside a tokio runtime (e.g. under #[tokio::main]); there, await the async one \
+    instead: builder().serve(runner).await, serve_fn(…).await or exec::<…>().await";
 
 /// The [`Builder`] on tokio: set what the environment does not, then `run` or `serve`.
 pub fn builder() -> Builder<TokioRuntime> {
