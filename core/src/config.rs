@@ -143,6 +143,18 @@ impl Config {
         }
     }
 
+    /// A configuration for unit tests of handlers: the function `test-function` (version
+    /// `$LATEST`, 128 MB) in `us-east-1`, a Runtime API at `127.0.0.1:9001` that nothing is sent
+    /// to, defaults elsewhere, no watchdog.
+    pub fn for_test() -> Self {
+        let endpoint = Endpoint::parse("127.0.0.1:9001").expect("a literal host:port parses");
+        let mut config = Self::for_endpoint(endpoint);
+        config.function_name = "test-function".to_string();
+        config.memory_size_mb = Some(128);
+        config.region = "us-east-1".to_string();
+        config
+    }
+
     /// The lifecycle options this configuration asks for (watched when the watchdog is on,
     /// which needs `std`).
     pub fn lifecycle_options(&self) -> crate::lifecycle::Options {

@@ -37,7 +37,23 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context with only a request id, for tests of handlers.
+    /// A context for a unit test of a handler: request id `request_id`, the function
+    /// `test-function` in `us-east-1` ([`Config::for_test`]), no deadline. Set any other field
+    /// before handing it to the handler:
+    ///
+    /// ```
+    /// use lambda_runtime_types::{Context, time::EpochMillis};
+    ///
+    /// let mut ctx = Context::for_test("req-1");
+    /// ctx.deadline = Some(EpochMillis::from_millis(1_796_164_331_053));
+    /// ctx.tenant_id = Some("tenant-a".into());
+    /// assert_eq!(ctx.config.function_name, "test-function");
+    /// ```
+    pub fn for_test(request_id: impl Into<String>) -> Self {
+        Self::new(request_id, Arc::new(Config::for_test()))
+    }
+
+    /// A context with only a request id and `config`.
     pub fn new(request_id: impl Into<String>, config: Arc<Config>) -> Self {
         Self {
             request_id: request_id.into(),
@@ -80,6 +96,13 @@ impl Context {
                 .map(|i| i.as_str().to_string()),
             config,
         }
+    }
+}
+
+impl Default for Context {
+    /// [`Context::for_test`] with the request id `test-request`.
+    fn default() -> Self {
+        Self::for_test("test-request")
     }
 }
 
