@@ -192,8 +192,3 @@ where
     let test = lambda_runtime_types::testing::exec_test::<Shared, Event, R, Return>(json);
     TokioRuntime.block_on(test)?
 }
-
-/// The README's Rust examples are compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-mod readme {}

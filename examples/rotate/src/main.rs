@@ -46,7 +46,15 @@ impl<'a> RotateRunner<'a, Service, Login> for Rotation {
 
     async fn store(region: &'a str) -> anyhow::Result<AwsSecretStore> {
         // The function's role and region in Lambda; AWS_ENDPOINT_URL(_SECRETS_MANAGER) and the
-        // AWS_* credential variables locally.
+        // AWS_* credential variables locally. Without either there is nothing to talk to: say so
+        // in one line instead of the SDK's credential-chain error for every step.
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        let endpoint = set("AWS_ENDPOINT_URL") || set("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+        anyhow::ensure!(
+            endpoint || set("AWS_ACCESS_KEY_ID"),
+            "no Secrets Manager to rotate against: run on Lambda, or set AWS_ENDPOINT_URL (e.g. \
+             moto_server) and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        );
         Ok(AwsSecretStore::from_env(region).await)
     }
 
