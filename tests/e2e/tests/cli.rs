@@ -3,9 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{emulator_program, http_invoke, workspace_root};
 
@@ -227,4 +228,348 @@ fn server_mode_serves_until_sigterm() {
     .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// A server-mode emulator: its Invoke API address, its stderr collected on a thread.
+struct Server {
+    child: Child,
+    authority: String,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Server {
+    /// `program args...` in `dir`; reads the banner (the Invoke API URL) off stdout.
+    fn start(mut command: Command, dir: &Path) -> Server {
+        let mut child = command
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            text
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        stdout.read_line(&mut banner).unwrap();
+        stdout.read_line(&mut banner).unwrap();
+        let url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") && w.ends_with("/invocations"))
+            .unwrap_or_else(|| panic!("no Invoke API URL in {banner:?}"));
+        let authority = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        Server {
+            child,
+            authority,
+            stderr,
+        }
+    }
+
+    fn invoke(&self, body: &[u8]) -> common::Reply {
+        http_invoke(
+            self.authority.parse().unwrap(),
+            "/2015-03-31/functions/function/invocations",
+            &[],
+            body,
+        )
+    }
+
+    /// SIGTERM; the exit status and everything it wrote to stderr.
+    fn stop(mut self) -> (Option<i32>, String) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let status = self.child.wait().unwrap();
+        (status.code(), self.stderr.join().unwrap())
+    }
+}
+
+/// The edit-and-rerun loop in server mode: the function fails setup at start, is "fixed"
+/// (here: a marker file it created) and re-spawned by the next invoke, which it answers.
+/// Every invocation is logged on stderr with its request id, outcome and duration.
+#[test]
+fn server_mode_restarted_function_answers_and_each_invocation_is_logged() {
+    let dir = scratch_dir("restart");
+    let marker = dir.join("fixed");
+    let script = dir.join("fails-once.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+if [ ! -e '{marker}' ]; then
+  touch '{marker}'
+  curl -sS -X POST "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error" \
+    -H 'Lambda-Runtime-Function-Error-Type: Function.SetupError' \
+    --data-binary '{{"errorType":"Function.SetupError","errorMessage":"setup failed"}}' >/dev/null
+  exit 1
+fi
+exec bash '{fixture}'
+"#,
+            marker = marker.display(),
+            fixture = workspace_root().join(FIXTURE).display(),
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(emulator_program());
+    command.args(["-q", "--", "sh", "fails-once.sh"]);
+    let server = Server::start(command, &dir);
+    let end = Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(Instant::now() < end, "the function never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the failed process post its error and be gone.
+    std::thread::sleep(Duration::from_millis(1000));
+
+    let first = server.invoke(br#"{"n":1}"#);
+    assert_eq!(
+        (first.status, first.body_str()),
+        (200, r#"{"n":1}"#.to_owned()),
+        "answered by the restarted function, not by the old init error"
+    );
+    let second = server.invoke(br#"{"n":2}"#);
+    assert_eq!(second.status, 200);
+    let failed = server.invoke(br#"{"error":1}"#);
+    assert_eq!(failed.status, 200);
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    for (reply, outcome) in [
+        (&first, "ok"),
+        (&second, "ok"),
+        (&failed, "Function.Failed"),
+    ] {
+        let id = reply.header_str("x-amzn-requestid").unwrap();
+        let line = stderr
+            .lines()
+            .find(|line| line.contains(&id))
+            .unwrap_or_else(|| panic!("no log line for {id}:\n{stderr}"));
+        let rest = line
+            .strip_prefix(&format!("lambda-emulator: {id} {outcome} in "))
+            .unwrap_or_else(|| panic!("{line:?}"));
+        let ms = rest
+            .strip_suffix(" ms")
+            .unwrap_or_else(|| panic!("{line:?}"));
+        assert!(ms.parse::<f64>().is_ok(), "{line:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run from another directory (as an installed `lambda-emulator` is): the function and the
+/// event files are found relative to it, and a missing binary's error says where it looked.
+#[test]
+fn paths_are_relative_to_the_current_directory() {
+    let dir = scratch_dir("relative");
+    std::fs::copy(workspace_root().join(FIXTURE), dir.join("bootstrap")).unwrap();
+    std::fs::create_dir(dir.join("events")).unwrap();
+    std::fs::write(dir.join("events/ev.json"), r#"{"here":true}"#).unwrap();
+    let output = Command::new(emulator_program())
+        .args([
+            "-q",
+            "--event",
+            "events/ev.json",
+            "--",
+            "bash",
+            "./bootstrap",
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(stdout(&output), "{\"here\":true}\n");
+
+    let missing = Command::new(emulator_program())
+        .args(["--event", "{}", "--", "./target/debug/myfn"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("./target/debug/myfn"), "{stderr}");
+    assert!(
+        stderr.contains(&dir.display().to_string()),
+        "names the directory: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A function package outside this workspace, for the help's "from your package" examples:
+/// binary `myfn`, no dependencies, an echo function speaking the Runtime API over std.
+fn user_package(dir: &Path) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"myfn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("ev.json"), r#"{"from":"ev.json"}"#).unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        r#"use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+fn main() {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap();
+    loop {
+        let mut next = TcpStream::connect(&api).unwrap();
+        next.write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n")
+            .unwrap();
+        let mut reader = BufReader::new(next);
+        let (mut id, mut len) = (String::new(), 0);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "lambda-runtime-aws-request-id" => id = value.trim().to_owned(),
+                    "content-length" => len = value.trim().parse().unwrap(),
+                    _ => {}
+                }
+            }
+        }
+        let mut event = vec![0; len];
+        reader.read_exact(&mut event).unwrap();
+        let mut post = TcpStream::connect(&api).unwrap();
+        let head = format!(
+            "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: rt\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n"
+        );
+        post.write_all(head.as_bytes()).unwrap();
+        post.write_all(&event).unwrap();
+        let _ = post.read_to_end(&mut Vec::new());
+    }
+}
+"#,
+    )
+    .unwrap();
+}
+
+/// Waits for `child` up to `limit`, killing it after that.
+fn wait_output(mut child: Child, limit: Duration, what: &str) -> Output {
+    let end = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= end {
+            let _ = child.kill();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Every example command line in `--help` is run: one-shot ones to completion, server ones
+/// started, invoked with the help's curl and AWS CLI lines (PORT filled in) and stopped.
+/// "From your package" examples run in a throwaway package, the others in this workspace.
+#[test]
+fn every_help_example_works() {
+    let help = stdout(&run(&["--help"]));
+    let examples: Vec<&str> = help
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            ["lambda-emulator ", "curl ", "aws "]
+                .iter()
+                .any(|start| line.starts_with(start))
+        })
+        .collect();
+    let (clients, emulators): (Vec<&str>, Vec<&str>) = examples
+        .iter()
+        .partition(|line| !line.starts_with("lambda-emulator "));
+    assert!(emulators.len() >= 4, "{examples:?}");
+    assert!(
+        clients.iter().any(|line| line.starts_with("curl ")),
+        "{examples:?}"
+    );
+
+    let package = scratch_dir("user-package");
+    user_package(&package);
+    let program_dir = emulator_program().parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(std::iter::once(program_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    // `./target/...` in the examples means the default target directory.
+    let shell = |line: &str, dir: &Path| {
+        let mut command = Command::new("bash");
+        command
+            .args(["-c", &format!("exec {line}")])
+            .env("PATH", &path)
+            .env_remove("CARGO_TARGET_DIR")
+            .current_dir(dir);
+        command
+    };
+    let aws_works = Command::new("aws")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let root = workspace_root();
+    let mut servers = 0;
+    for line in &emulators {
+        let dir = if line.contains("myfn") || line.contains("ev.json") {
+            package.as_path()
+        } else {
+            root.as_path()
+        };
+        if line.contains("--event") {
+            let child = shell(line, dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Long enough for `cargo run` to build on a busy machine.
+            let output = wait_output(child, Duration::from_secs(900), line);
+            assert_eq!(output.status.code(), Some(0), "{line}: {output:?}");
+            assert!(!stdout(&output).trim().is_empty(), "{line}: {output:?}");
+            continue;
+        }
+        servers += 1;
+        let server = Server::start(shell(line, dir), dir);
+        let reply = server.invoke(br#"{"served":1}"#);
+        assert_eq!(
+            (reply.status, reply.body_str()),
+            (200, r#"{"served":1}"#.to_owned())
+        );
+        let port = server.authority.rsplit(':').next().unwrap().to_owned();
+        for client in &clients {
+            if client.starts_with("aws ") && !aws_works {
+                eprintln!("skipped (no working AWS CLI): {client}");
+                continue;
+            }
+            let out = scratch_dir("client");
+            let child = shell(&client.replace("PORT", &port), &out)
+                .env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("AWS_DEFAULT_REGION", "us-east-1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let output = wait_output(child, Duration::from_secs(60), client);
+            assert_eq!(output.status.code(), Some(0), "{client}: {output:?}");
+            let _ = std::fs::remove_dir_all(&out);
+        }
+        let (code, stderr) = server.stop();
+        assert_eq!(code, Some(0), "{line}: {stderr}");
+    }
+    assert!(servers >= 1, "a server example: {examples:?}");
+    let _ = std::fs::remove_dir_all(&package);
 }

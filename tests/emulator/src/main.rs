@@ -21,13 +21,22 @@ use lambda_emulator::{Emulator, Options, Outcome};
 /// (AWS_LAMBDA_RUNTIME_API, AWS_REGION, AWS_LAMBDA_FUNCTION_NAME, ...), its output is copied to
 /// stderr, and it is restarted after a crash, a timeout or an init error.
 ///
-/// Invoke it with curl or the AWS CLI:
+/// From your function's package (paths are relative to the current directory):
+///   lambda-emulator --event ev.json -- cargo run --bin myfn
+///   lambda-emulator -- ./target/debug/myfn
+///
+/// Without --event it serves until Ctrl-C: it prints the Invoke API URL on stdout and one
+/// line per invocation on stderr (request id, outcome: ok, the error type or timeout,
+/// duration). Invoke it with curl or the AWS CLI:
 ///   curl -d '{"a":1}' http://127.0.0.1:PORT/2015-03-31/functions/function/invocations
 ///   aws lambda invoke --endpoint-url http://127.0.0.1:PORT --function-name function out.json
 ///
-/// Or send events and exit (one response per line on stdout):
-///   lambda-emulator --event '{"a":1}' -- ./target/release/echo-tokio
-///   lambda-emulator --event examples/events/echo.json -- cargo run -q -p examples --bin echo-tokio
+/// Or send events and exit (one response per line on stdout). In this repository:
+///   lambda-emulator --event '{"a":1}' -- cargo run -q -p examples --bin echo-tokio
+///   lambda-emulator --event examples/events/echo.json -- ./target/debug/echo-tokio
+///
+/// Install it: cargo install --path tests/emulator (in this repository), or
+/// cargo install --git <this repository's URL> lambda-emulator.
 ///
 /// Exit status in one-shot mode: 0 if every event got an answer from the function, 1 if any
 /// invocation timed out, crashed, failed init or got no answer (also for function errors with
@@ -155,7 +164,8 @@ fn main() -> ExitCode {
         .handler(cli.handler)
         .invocation_id(cli.invocation_id)
         .shutdown_grace(Duration::from_millis(cli.shutdown_grace))
-        .echo_logs(!cli.quiet);
+        .echo_logs(!cli.quiet)
+        .log_invocations(!one_shot);
     if let Some(n) = cli.concurrency {
         options = options.concurrency(usize::try_from(n).unwrap_or(1));
     }

@@ -39,6 +39,7 @@ pub struct Options {
     pub(crate) invocation_id: bool,
     pub(crate) shutdown_grace: Duration,
     pub(crate) echo_logs: bool,
+    pub(crate) log_invocations: bool,
     pub(crate) current_dir: Option<PathBuf>,
 }
 
@@ -72,6 +73,7 @@ impl Options {
             invocation_id: false,
             shutdown_grace: Duration::from_millis(2000),
             echo_logs: false,
+            log_invocations: false,
             current_dir: None,
         }
     }
@@ -177,6 +179,15 @@ impl Options {
     /// captured, see [`crate::Emulator::logs`]).
     pub fn echo_logs(mut self, on: bool) -> Self {
         self.echo_logs = on;
+        self
+    }
+
+    /// Write one line per finished invocation to stderr: `lambda-emulator: <request id>
+    /// <outcome> in <ms> ms`, where the outcome is `ok`, the error type (e.g.
+    /// `Function.SetupError`, `Runtime.ExitError`) or `timeout`. Off by default; the CLI turns
+    /// it on in server mode.
+    pub fn log_invocations(mut self, on: bool) -> Self {
+        self.log_invocations = on;
         self
     }
 

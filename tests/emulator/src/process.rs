@@ -103,10 +103,13 @@ impl Shared {
             .kill_on_drop(true);
         let mut child = {
             let _guard = self.rt.enter();
-            cmd.spawn()?
+            cmd.spawn()
+                .map_err(|err| spawn_error(program, o.current_dir.as_deref(), &err))?
         };
         let generation = st.starts + 1;
         st.starts = generation;
+        // A new process: an init error of an earlier one must not answer its invocations.
+        st.pending_init_error = None;
         let pid = child.id().unwrap_or(0);
         let mut readers = Vec::with_capacity(2);
         if let Some(out) = child.stdout.take() {
@@ -142,6 +145,37 @@ impl Shared {
         ));
         Ok(())
     }
+}
+
+/// Why `program` could not be started, naming the path tried and, for a relative path, the
+/// directory it was resolved from (a bare name is looked up in `PATH`).
+fn spawn_error(
+    program: &std::ffi::OsStr,
+    dir: Option<&std::path::Path>,
+    err: &std::io::Error,
+) -> std::io::Error {
+    let path = std::path::Path::new(program);
+    let dir = dir
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok());
+    let place = if path.is_absolute() {
+        String::new()
+    } else if path.components().count() == 1 {
+        " (looked up in PATH)".to_owned()
+    } else {
+        match dir {
+            Some(dir) => format!(
+                " (relative to {}: {})",
+                dir.display(),
+                dir.join(path).display()
+            ),
+            None => " (relative to an unknown working directory)".to_owned(),
+        }
+    };
+    std::io::Error::new(
+        err.kind(),
+        format!("cannot run {}{place}: {err}", path.display()),
+    )
 }
 
 /// How long an exit waits for the function's remaining output to be read.

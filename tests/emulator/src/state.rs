@@ -144,7 +144,14 @@ pub(crate) struct State {
     next_calls: u64,
     pub(crate) process: Proc,
     pub(crate) starts: u64,
-    pending_init_error: Option<(u64, Bytes, String)>,
+    /// An init error posted while no invocation was waiting, for the next one: the call's
+    /// sequence number, the generation of the process that posted it, the body and its
+    /// content type. It belongs to that process only: dropped once the process exits, a new
+    /// one is started, or a `/next` shows that a (restarted) function finished init, so a
+    /// fixed and restarted function's first invoke is answered by the new process.
+    pub(crate) pending_init_error: Option<PendingInitError>,
+    /// The generation whose process posted the last init error (for readiness reports).
+    init_failed: Option<u64>,
     pub(crate) calls: Vec<RuntimeCall>,
     call_seq: u64,
     pub(crate) logs: Vec<LogLine>,
@@ -156,6 +163,14 @@ pub(crate) struct State {
     /// always finds the call that produced it in the records.
     deferring: Option<u64>,
     deferred: Vec<(u64, Reply, InvokeResult)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PendingInitError {
+    seq: u64,
+    generation: u64,
+    body: Bytes,
+    content_type: String,
 }
 
 /// How many answered ids to remember for the 400-versus-403 distinction.
@@ -193,6 +208,7 @@ impl Shared {
                 process,
                 starts: 0,
                 pending_init_error: None,
+                init_failed: None,
                 calls: Vec::new(),
                 call_seq: 0,
                 logs: Vec::new(),
@@ -277,7 +293,13 @@ impl Shared {
                     })
                     .abort_handle(),
             );
-            if let Some((seq, body, content_type)) = st.pending_init_error.take() {
+            if let Some(PendingInitError {
+                seq,
+                body,
+                content_type,
+                ..
+            }) = st.pending_init_error.take()
+            {
                 // The error of an init that failed while nobody was waiting. As with every
                 // post, the invoker hears of it once the `/init/error` call is on record.
                 let recorded = st
@@ -330,6 +352,13 @@ impl Shared {
         let mut result = self.result(id, &inv, status, body, outcome);
         if let Some(content_type) = content_type {
             result.content_type = content_type;
+        }
+        if self.config.options.log_invocations {
+            eprintln!(
+                "lambda-emulator: {id} {} in {:.1} ms",
+                outcome_label(&result),
+                result.duration.as_secs_f64() * 1000.0
+            );
         }
         if let Some(reply) = inv.reply.take() {
             match st.deferring {
@@ -411,6 +440,8 @@ impl Shared {
     pub(crate) fn next_arrived(&self) -> u64 {
         let mut st = self.lock();
         st.next_calls += 1;
+        // Whoever calls `/next` got through init: an earlier init error is history.
+        st.pending_init_error = None;
         match &mut st.process {
             Proc::External { inited } => {
                 *inited = true;
@@ -512,9 +543,19 @@ impl Shared {
             Proc::Stopped => return Err(PostRejection::OutOfOrder),
             _ => {}
         }
+        let generation = match &st.process {
+            Proc::Running(running) => running.generation,
+            _ => 0,
+        };
+        st.init_failed = Some(generation);
         let waiting: Vec<String> = st.ready.iter().cloned().collect();
         if waiting.is_empty() {
-            st.pending_init_error = Some((seq, Bytes::from(body), content_type));
+            st.pending_init_error = Some(PendingInitError {
+                seq,
+                generation,
+                body: Bytes::from(body),
+                content_type,
+            });
         } else {
             st.deferring = Some(seq);
             for id in waiting {
@@ -665,6 +706,15 @@ impl Shared {
             }
         };
         st.process = Proc::Stopped;
+        // Its init error answered nobody; the next invocation starts a new process (perhaps
+        // a fixed one), and that process answers it.
+        if st
+            .pending_init_error
+            .as_ref()
+            .is_some_and(|pending| pending.generation == exit.generation)
+        {
+            st.pending_init_error = None;
+        }
         let description = exit.describe();
         let generation = exit.generation;
         st.exits.push(exit);
@@ -747,6 +797,17 @@ fn check_post(st: &State, id: &str, slots: usize) -> Result<(), PostRejection> {
     }
 }
 
+/// `ok`, `timeout`, or the error type of the answer (from its body, else the outcome).
+fn outcome_label(result: &InvokeResult) -> String {
+    match result.outcome {
+        Outcome::Response => "ok".to_owned(),
+        Outcome::TimedOut => "timeout".to_owned(),
+        outcome => result
+            .error_type()
+            .unwrap_or_else(|| format!("{outcome:?}")),
+    }
+}
+
 fn take_fault(faults: &mut VecDeque<(Target, Fault)>, endpoint: Endpoint) -> Option<Fault> {
     let index = faults
         .iter()
@@ -774,6 +835,10 @@ impl Shared {
             }
             Proc::Running(running) => running.inited.then_some(Ok(())),
             Proc::Stopped => Some(Err(match st.exits.last() {
+                Some(exit) if st.init_failed == Some(exit.generation) => format!(
+                    "the function reported an init error and exited ({})",
+                    exit.describe()
+                ),
                 Some(exit) => format!("the function exited during init ({})", exit.describe()),
                 None => "the function is not running".to_owned(),
             })),
