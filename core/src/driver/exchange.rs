@@ -7,6 +7,7 @@ use core::fmt;
 
 use super::{Connection, Executor, Outbox};
 use crate::diagnostic::Diagnostic;
+use crate::error_type::ErrorType;
 use crate::id::{InvocationId, RequestId};
 use crate::lifecycle::MAX_PAYLOAD_BYTES;
 use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request};
@@ -127,39 +128,6 @@ async fn send_and_receive<E: Executor>(
     io: &mut LaneIo<E::Connection>,
     outgoing: &Outgoing,
 ) -> Result<u64, ExchangeError> {
-    let error_json;
-    let error_type;
-    let (request, body): (Request<'_>, &[u8]) = match outgoing {
-        Outgoing::Next => (Request::Next, &[]),
-        Outgoing::Response(id, inv, bytes) => {
-            let r = Request::Response {
-                id,
-                invocation_id: inv.as_ref(),
-                content_length: bytes.len(),
-            };
-            (r, bytes)
-        }
-        Outgoing::Error(id, inv, d) => {
-            error_json = d.to_json();
-            error_type = d.error_type();
-            let r = Request::Error {
-                id,
-                invocation_id: inv.as_ref(),
-                error_type: &error_type,
-                content_length: error_json.len(),
-            };
-            (r, &error_json)
-        }
-        Outgoing::InitError(d) => {
-            error_json = d.to_json();
-            error_type = d.error_type();
-            let r = Request::InitError {
-                error_type: &error_type,
-                content_length: error_json.len(),
-            };
-            (r, &error_json)
-        }
-    };
     let LaneIo {
         conn,
         buf,
@@ -170,6 +138,74 @@ async fn send_and_receive<E: Executor>(
     } = io;
     *last_head = 0;
     *index = None;
+    let mut error = None;
+    let (request, body) = request_for(outgoing, &mut error);
+    let c = write_request(exec, endpoint, conn, head, &request, body).await?;
+    let (head_len, filled, framing, keep_alive) = read_head(c, buf, index).await?;
+    // The body: the event for `/next`, discarded otherwise.
+    let collect = matches!(outgoing, Outgoing::Next);
+    *last_head = head_len;
+    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
+    match read {
+        Ok((body_len, reusable)) => {
+            if !(reusable && keep_alive) {
+                *conn = None;
+            }
+            Ok(body_len)
+        }
+        Err(e) => {
+            *conn = None;
+            Err(ExchangeError::Truncated(e.to_string()))
+        }
+    }
+}
+
+/// The request `outgoing` sends and its body; an error's JSON and type are kept in `error`.
+fn request_for<'a>(
+    outgoing: &'a Outgoing,
+    error: &'a mut Option<(Vec<u8>, ErrorType)>,
+) -> (Request<'a>, &'a [u8]) {
+    match outgoing {
+        Outgoing::Next => (Request::Next, &[]),
+        Outgoing::Response(id, inv, bytes) => {
+            let r = Request::Response {
+                id,
+                invocation_id: inv.as_ref(),
+                content_length: bytes.len(),
+            };
+            (r, bytes)
+        }
+        Outgoing::Error(id, inv, d) => {
+            let (json, error_type) = &*error.insert((d.to_json(), d.error_type()));
+            let r = Request::Error {
+                id,
+                invocation_id: inv.as_ref(),
+                error_type,
+                content_length: json.len(),
+            };
+            (r, json)
+        }
+        Outgoing::InitError(d) => {
+            let (json, error_type) = &*error.insert((d.to_json(), d.error_type()));
+            let r = Request::InitError {
+                error_type,
+                content_length: json.len(),
+            };
+            (r, json)
+        }
+    }
+}
+
+/// Encodes `request` into `head` and writes it and `body` on the lane's connection, opening one
+/// if there is none.
+async fn write_request<'c, E: Executor>(
+    exec: &E,
+    endpoint: &Endpoint,
+    conn: &'c mut Option<E::Connection>,
+    head: &mut Vec<u8>,
+    request: &Request<'_>,
+    body: &[u8],
+) -> Result<&'c mut E::Connection, ExchangeError> {
     head.clear();
     head.resize(request.encoded_len(endpoint), 0);
     let n = request.encode(endpoint, head).map_err(io_error)?;
@@ -187,10 +223,19 @@ async fn send_and_receive<E: Executor>(
         c.write_all(head).await.map_err(io_error)?;
         c.write_all(body).await.map_err(io_error)?;
     }
+    Ok(c)
+}
 
-    // The response head; interim 1xx heads are skipped.
+/// Reads the response head into `buf` (interim 1xx heads are skipped) and indexes it. Returns
+/// its length, how much of `buf` is filled (the head and what followed it), its framing and
+/// whether the connection may be kept.
+async fn read_head<C: Connection>(
+    c: &mut C,
+    buf: &mut Vec<u8>,
+    index: &mut Option<wire::HeadIndex>,
+) -> Result<(usize, usize, Framing, bool), ExchangeError> {
     let mut filled = 0;
-    let (head_len, framing, keep_alive) = loop {
+    loop {
         let parsed = match filled {
             0 => Ok(None),
             _ => wire::parse_head(&buf[..filled]),
@@ -204,7 +249,7 @@ async fn send_and_receive<E: Executor>(
             Ok(Some((h, len))) => {
                 *index = h.index(&buf[..len]);
                 debug_assert!(index.is_some(), "a parsed head's fields lie in its bytes");
-                break (len, h.framing, h.keep_alive);
+                return Ok((len, filled, h.framing, h.keep_alive));
             }
             Ok(None) => {}
             Err(e) => return Err(ExchangeError::Wire(e)),
@@ -217,23 +262,6 @@ async fn send_and_receive<E: Executor>(
             return Err(ExchangeError::Closed);
         }
         filled += n;
-    };
-
-    // The body: the event for `/next`, discarded otherwise.
-    let collect = matches!(outgoing, Outgoing::Next);
-    *last_head = head_len;
-    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
-    match read {
-        Ok((body_len, reusable)) => {
-            if !(reusable && keep_alive) {
-                *conn = None;
-            }
-            Ok(body_len)
-        }
-        Err(e) => {
-            *conn = None;
-            Err(ExchangeError::Truncated(e.to_string()))
-        }
     }
 }
 
