@@ -36,6 +36,20 @@
 //!
 //! # As a program
 //!
+//! Install it with `cargo install --path tests/emulator` (or `cargo install --git <this
+//! repository> lambda-emulator`), then, from your function's package (the command and the
+//! event files are relative to the current directory):
+//!
+//! ```text
+//! lambda-emulator --event ev.json -- cargo run --bin myfn
+//! lambda-emulator -- ./target/debug/myfn
+//! ```
+//!
+//! Without `--event` it serves until Ctrl-C, prints the Invoke API URL, and logs one line
+//! per invocation on stderr (request id, `ok` / the error type / `timeout`, milliseconds).
+//! A function that failed init is started again by the next invoke, which the new process
+//! answers. In this repository:
+//!
 //! ```text
 //! lambda-emulator --event '{"a":1}' -- ./tests/e2e/fixtures/bash-bootstrap.sh
 //! lambda-emulator --event examples/events/echo.json -- cargo run -q -p examples --bin echo-tokio
