@@ -48,13 +48,7 @@ impl<'a> RotateRunner<'a, Service, Login> for Rotation {
         // The function's role and region in Lambda; AWS_ENDPOINT_URL(_SECRETS_MANAGER) and the
         // AWS_* credential variables locally. Without either there is nothing to talk to: say so
         // in one line instead of the SDK's credential-chain error for every step.
-        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-        let endpoint = set("AWS_ENDPOINT_URL") || set("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-        anyhow::ensure!(
-            endpoint || set("AWS_ACCESS_KEY_ID"),
-            "no Secrets Manager to rotate against: run on Lambda, or set AWS_ENDPOINT_URL (e.g. \
-             moto_server) and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        );
+        secrets_manager_reachable(|name| std::env::var_os(name))?;
         Ok(AwsSecretStore::from_env(region).await)
     }
 
@@ -90,6 +84,52 @@ impl<'a> RotateRunner<'a, Service, Login> for Rotation {
     }
 }
 
+/// Whether the environment (`var`) names a Secrets Manager: an endpoint, or credentials as
+/// Lambda gives them to the function's role.
+fn secrets_manager_reachable(
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> anyhow::Result<()> {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
+    let endpoint = set("AWS_ENDPOINT_URL") || set("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    anyhow::ensure!(
+        endpoint || set("AWS_ACCESS_KEY_ID"),
+        "no Secrets Manager to rotate against: run on Lambda, or set AWS_ENDPOINT_URL (e.g. \
+         moto_server) and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    );
+    Ok(())
+}
+
 pub fn main() -> anyhow::Result<()> {
     lambda_runtime_types_tokio::exec_tokio::<_, _, Rotate<Rotation>, _>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secrets_manager_reachable;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
+    }
+
+    #[test]
+    fn without_an_endpoint_or_credentials_it_says_so_in_one_line() {
+        let err = secrets_manager_reachable(env(&[("AWS_ENDPOINT_URL", "")])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("no Secrets Manager to rotate against"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'));
+        for vars in [
+            [("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")],
+            [("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5000")],
+            [("AWS_ACCESS_KEY_ID", "ASIA…")],
+        ] {
+            assert!(secrets_manager_reachable(env(&vars)).is_ok(), "{vars:?}");
+        }
+    }
 }
