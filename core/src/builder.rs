@@ -115,6 +115,21 @@ impl<E: Executor> Builder<E> {
         self
     }
 
+    /// Whether the entry point installs the Lambda-native [logger](crate::logger) before setup
+    /// (default on): text or JSON lines as `AWS_LAMBDA_LOG_FORMAT` says, at the level of
+    /// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else `INFO`), with the request id of the
+    /// invocation that wrote them. With `false` nothing is installed, and the runtime's own reports
+    /// (handler errors, panics, rejected events, setup failures, timeouts) go to whichever `log`
+    /// logger there is, if any.
+    ///
+    /// To keep a logger of your own, install it before calling the entry point: the `log` crate
+    /// takes only the first logger, so this one is then not installed.
+    #[must_use]
+    pub fn logger(mut self, on: bool) -> Self {
+        self.settings.logger = Some(on);
+        self
+    }
+
     /// Runs the [`Runner`] `runner` until the runtime must stop, which it says as the error.
     /// Only the value's type matters (a `Runner`'s methods take no `self`): give shared state
     /// to `setup`, not to the value's fields.

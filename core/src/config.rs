@@ -43,6 +43,50 @@ pub struct Config {
     /// How long a shutdown hook may run after SIGTERM before the process exits
     /// (`LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS`, default 200).
     pub shutdown_timeout_ms: u64,
+    /// How log lines are written (`AWS_LAMBDA_LOG_FORMAT`: `JSON` in any case, else text).
+    pub log_format: LogFormat,
+    /// The most detailed log level written: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` (a plain
+    /// level name, or the last comma-separated entry that is one), else `INFO`.
+    pub log_level: log::LevelFilter,
+}
+
+/// How log lines are written: Lambda's `AWS_LAMBDA_LOG_FORMAT` (advanced logging controls).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// `{timestamp} {LEVEL} [{requestId}] {message}`, one line per record (the default).
+    #[default]
+    Text,
+    /// One flat JSON object per line, with `timestamp`, `level`, `message` and `requestId`.
+    Json,
+}
+
+impl LogFormat {
+    /// `JSON` in any case is [`LogFormat::Json`]; anything else, or nothing, is text.
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some(v) if v.trim().eq_ignore_ascii_case("json") => Self::Json,
+            _ => Self::Text,
+        }
+    }
+}
+
+/// A level name as Lambda or `RUST_LOG` give it, in any case: `TRACE`, `DEBUG`, `INFO`, `WARN`
+/// (or `WARNING`), `ERROR`, `FATAL` (or `CRITICAL`; the `log` crate has no fatal level, so it
+/// keeps errors), `OFF`. For `RUST_LOG` also the last comma-separated entry that is a plain level
+/// (`info,my_crate=debug` is `INFO`); per-target filters are not supported.
+pub fn parse_log_level(value: &str) -> Option<log::LevelFilter> {
+    use log::LevelFilter;
+    let one = |v: &str| match v.trim().to_ascii_uppercase().as_str() {
+        "TRACE" => Some(LevelFilter::Trace),
+        "DEBUG" => Some(LevelFilter::Debug),
+        "INFO" => Some(LevelFilter::Info),
+        "WARN" | "WARNING" => Some(LevelFilter::Warn),
+        "ERROR" | "FATAL" | "CRITICAL" => Some(LevelFilter::Error),
+        "OFF" => Some(LevelFilter::Off),
+        _ => None,
+    };
+    value.rsplit(',').find_map(one)
 }
 
 /// Default of [`Config::memory_threshold_percent`].
@@ -115,6 +159,11 @@ impl Config {
                 .map_or(DEFAULT_MEMORY_THRESHOLD_PERCENT, |p| p.min(100) as u8),
             shutdown_timeout_ms: number("LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS")?
                 .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_MS),
+            log_format: LogFormat::parse(get("AWS_LAMBDA_LOG_FORMAT").as_deref()),
+            log_level: get("AWS_LAMBDA_LOG_LEVEL")
+                .and_then(|v| parse_log_level(&v))
+                .or_else(|| get("RUST_LOG").and_then(|v| parse_log_level(&v)))
+                .unwrap_or(log::LevelFilter::Info),
         })
     }
 
@@ -140,6 +189,8 @@ impl Config {
             watchdog: false,
             memory_threshold_percent: DEFAULT_MEMORY_THRESHOLD_PERCENT,
             shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+            log_format: LogFormat::Text,
+            log_level: log::LevelFilter::Info,
         }
     }
 
@@ -178,6 +229,8 @@ pub(crate) struct Settings {
     pub(crate) memory_threshold_percent: Option<u8>,
     pub(crate) shutdown_timeout_ms: Option<u64>,
     pub(crate) on_shutdown: Option<ShutdownHook>,
+    /// `Some(false)`: the entry point installs no logger.
+    pub(crate) logger: Option<bool>,
 }
 
 #[cfg(feature = "std")]
@@ -209,6 +262,7 @@ impl fmt::Debug for Settings {
             .field("memory_threshold_percent", &self.memory_threshold_percent)
             .field("shutdown_timeout_ms", &self.shutdown_timeout_ms)
             .field("on_shutdown", &self.on_shutdown.is_some())
+            .field("logger", &self.logger)
             .finish()
     }
 }
@@ -252,6 +306,60 @@ mod tests {
         assert!(c.watchdog);
         assert_eq!(c.memory_threshold_percent, 90);
         assert_eq!(c.shutdown_timeout_ms, 200);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.log_level, log::LevelFilter::Info);
+    }
+
+    #[test]
+    fn log_format_and_level() {
+        use log::LevelFilter;
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = alloc::vec![("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")];
+            all.extend_from_slice(vars);
+            let c = Config::from_lookup(lookup(&all)).unwrap();
+            (c.log_format, c.log_level)
+        };
+        assert_eq!(with(&[]), (LogFormat::Text, LevelFilter::Info));
+        assert_eq!(
+            with(&[("AWS_LAMBDA_LOG_FORMAT", "json")]),
+            (LogFormat::Json, LevelFilter::Info)
+        );
+        assert_eq!(
+            with(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]).0,
+            LogFormat::Json
+        );
+        assert_eq!(
+            with(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).0,
+            LogFormat::Text
+        );
+        let level = |vars: &[(&str, &str)]| with(vars).1;
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]),
+            LevelFilter::Debug
+        );
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "warn"), ("RUST_LOG", "trace")]),
+            LevelFilter::Warn
+        );
+        assert_eq!(level(&[("RUST_LOG", "trace")]), LevelFilter::Trace);
+        assert_eq!(
+            level(&[("RUST_LOG", "debug,hyper=warn")]),
+            LevelFilter::Debug
+        );
+        assert_eq!(level(&[("RUST_LOG", "my_crate=debug")]), LevelFilter::Info);
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]),
+            LevelFilter::Error
+        );
+        // An invalid level means INFO, as Lambda documents; then RUST_LOG is asked.
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "loud")]),
+            LevelFilter::Info
+        );
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "loud"), ("RUST_LOG", "error")]),
+            LevelFilter::Error
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@
 //!   ([`runner::Handler`]), the [`driver`] (its loop in `mod.rs`, exchanges with the Runtime API
 //!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`];
 //! - with `std`: [`Config::from_env`], the [`Builder`], `SystemTime` conversions, panic capture,
+//!   the Lambda-native [`logger`] (text or JSON lines with the request id, installed by default),
 //!   the watchdog (internal), and [`testing`] (`exec_test`, the in-memory Runtime API and the
 //!   virtual clock).
 //!
@@ -79,6 +80,8 @@ pub mod error_type;
 pub mod event;
 pub mod id;
 pub mod lifecycle;
+#[cfg(feature = "std")]
+pub mod logger;
 #[cfg(feature = "alloc")]
 pub mod rotate;
 #[cfg(feature = "alloc")]

@@ -187,6 +187,10 @@ where
     Return: Serialize,
 {
     let config = settings.apply(Config::from_env()?);
+    if settings.logger != Some(false) {
+        // Fails if the user installed a logger before calling the entry point: theirs stays.
+        let _ = crate::logger::LambdaLogger::from_config(&config).install();
+    }
     if config.region.is_empty() {
         log::warn!("neither AWS_REGION nor AWS_DEFAULT_REGION is set; setup gets an empty region");
     }
@@ -342,10 +346,18 @@ where
         let sleep = until.map(|t| exec.sleep(t.duration_since(exec.now())));
         let mut sleep = core::pin::pin!(sleep);
         let lanes = &mut self.crew.lanes;
+        #[cfg(feature = "std")]
+        let machine = &self.machine;
         let (count, cursor) = (lanes.len(), self.crew.cursor);
         let done = poll_fn(|cx| {
             for k in 0..count {
                 let lane = (cursor + k) % count;
+                if lanes[lane].task.is_none() {
+                    continue;
+                }
+                // Log lines written while the lane's task runs carry its invocation's ids.
+                #[cfg(feature = "std")]
+                let _scope = scope(machine, lane, &lanes[lane]);
                 if let Some(Poll::Ready(done)) = lanes[lane].task.as_mut().map(|t| t.poll(cx)) {
                     lanes[lane].task = None;
                     return Poll::Ready(Some((lane, done)));
@@ -361,6 +373,8 @@ where
             return Fact::TimerFired;
         };
         self.crew.cursor = (lane + 1) % count;
+        #[cfg(feature = "std")]
+        let _scope = scope(&self.machine, lane, &self.crew.lanes[lane]);
         self.crew.settle(lane, done)
     }
 
@@ -576,6 +590,27 @@ where
             }
         }
     }
+}
+
+/// The lane's invocation, if it has one, as the current one for log lines (see
+/// [`crate::logger`]); its tenant id is read from the `/next` response head the lane keeps.
+#[cfg(feature = "std")]
+fn scope<C>(
+    machine: &Lifecycle<MAX_LANES>,
+    lane: usize,
+    l: &Lane<'_, C>,
+) -> Option<crate::logger::InvocationScope> {
+    let invocation = machine.invocation(lane)?;
+    let head = l.io.as_ref().and_then(|io| io.response_head());
+    let tenant = head
+        .as_ref()
+        .and_then(|h| h.header(crate::wire::header::TENANT_ID))
+        .and_then(|v| core::str::from_utf8(v).ok());
+    Some(crate::logger::InvocationScope::enter(
+        invocation.request_id.as_str(),
+        invocation.trace_id.as_ref().map(|t| t.as_str()),
+        tenant,
+    ))
 }
 
 #[cfg(feature = "std")]

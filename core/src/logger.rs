@@ -1,0 +1,523 @@
+//! Lambda-native log lines for the `log` facade: text or Lambda's JSON, with the request id of
+//! the invocation whose future wrote the line.
+//!
+//! The entry points install a [`LambdaLogger`] before setup (unless a logger is installed already,
+//! or [`Builder::logger(false)`](crate::Builder::logger) says not to), set from
+//! [`Config::log_format`] and [`Config::log_level`] (`AWS_LAMBDA_LOG_FORMAT`,
+//! `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `INFO`):
+//!
+//! ```text
+//! 2026-12-02T10:00:00.123Z INFO [8476a536-e9f4-11e8-9739-2dfe598c3fcd] saved order=17
+//! {"timestamp":"2026-12-02T10:00:00.123Z","level":"INFO","message":"saved","requestId":"8476a536-e9f4-11e8-9739-2dfe598c3fcd","traceId":"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700","order":17}
+//! ```
+//!
+//! Lines written outside an invocation (setup, the watchdog's thread) carry no request id.
+//! `traceId` and `tenantId` appear when the invocation has them; a record's key-values (the `log`
+//! crate's `kv`) follow, in JSON as keys of their own (numbers and booleans as such, everything
+//! else as a string; a key named like one of the fixed ones is dropped), in text as `key=value`.
+//!
+//! # Which invocation a line belongs to
+//!
+//! Concurrent invocations are futures polled on one thread, so "the current invocation" is set
+//! around each poll of a lane's handler, not per thread: the driver holds an [`InvocationScope`]
+//! while it polls the lane (and while it logs about it). A future that the handler spawns on its
+//! executor is polled outside that scope; enter an [`InvocationScope`] in it to keep the id.
+//!
+//! # Writing
+//!
+//! Each line is built whole in a reused buffer and written to stderr with one `write_all` under
+//! the stderr lock, so lines never interleave. Nothing here panics: a failed write is ignored,
+//! and a message whose `Display` fails is written as far as it got (text) or as `null` (JSON).
+
+use core::fmt::{self, Write as _};
+use std::boxed::Box;
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::marker::PhantomData;
+use std::string::String;
+use std::vec::Vec;
+
+use log::kv::{self, Key, Value, VisitSource, VisitValue};
+use log::{LevelFilter, Log, Metadata, Record};
+
+use crate::config::{Config, LogFormat};
+use crate::time::EpochMillis;
+
+/// Where a [`LambdaLogger`] writes a whole line (with its newline).
+type Sink = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+/// A [`log::Log`] writing Lambda-native lines; see the [module docs](self).
+pub struct LambdaLogger {
+    format: LogFormat,
+    level: LevelFilter,
+    /// `None`: stderr.
+    sink: Option<Sink>,
+}
+
+impl LambdaLogger {
+    /// A logger writing `format` lines up to `level` to stderr.
+    pub fn new(format: LogFormat, level: LevelFilter) -> Self {
+        Self {
+            format,
+            level,
+            sink: None,
+        }
+    }
+
+    /// A logger as `config` asks for ([`Config::log_format`], [`Config::log_level`]).
+    pub fn from_config(config: &Config) -> Self {
+        Self::new(config.log_format, config.log_level)
+    }
+
+    /// This logger writing each line to `sink` instead of stderr (for tests).
+    #[must_use]
+    pub fn with_sink(mut self, sink: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        self.sink = Some(Box::new(sink));
+        self
+    }
+
+    /// The most detailed level written.
+    pub fn level(&self) -> LevelFilter {
+        self.level
+    }
+
+    /// Installs this logger as the process's `log` logger and sets `log`'s maximum level to its
+    /// level, so that records below it cost one comparison. Fails, changing nothing, if a logger
+    /// is installed already (the one installed first stays).
+    pub fn install(self) -> Result<(), log::SetLoggerError> {
+        let level = self.level;
+        log::set_logger(Box::leak(Box::new(self)))?;
+        log::set_max_level(level);
+        Ok(())
+    }
+
+    /// Appends the line for `record` at `now` (with its newline) to `buf`.
+    fn format_line(&self, record: &Record<'_>, now: EpochMillis, buf: &mut Vec<u8>) {
+        let _ = CURRENT.try_with(|current| {
+            let current = current.try_borrow().ok();
+            let current = current.as_deref().filter(|c| c.active);
+            match self.format {
+                LogFormat::Json => json_line(record, now, current, buf),
+                _ => text_line(record, now, current, buf),
+            }
+        });
+        if buf.last() != Some(&b'\n') {
+            buf.push(b'\n');
+        }
+    }
+
+    fn write(&self, line: &[u8]) {
+        match &self.sink {
+            Some(sink) => sink(line),
+            None => {
+                let _ = std::io::stderr().lock().write_all(line);
+            }
+        }
+    }
+}
+
+impl Log for LambdaLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= self.level
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let now = EpochMillis::now();
+        // The buffer is reused; a record logged while one is being formatted (from a `Display`
+        // impl) gets a fresh one.
+        let reused = BUF.try_with(|buf| {
+            let Ok(mut buf) = buf.try_borrow_mut() else {
+                return false;
+            };
+            buf.clear();
+            self.format_line(record, now, &mut buf);
+            self.write(&buf);
+            if buf.capacity() > MAX_KEPT_BUFFER {
+                *buf = Vec::new();
+            }
+            true
+        });
+        if reused != Ok(true) {
+            let mut buf = Vec::new();
+            self.format_line(record, now, &mut buf);
+            self.write(&buf);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+impl fmt::Debug for LambdaLogger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LambdaLogger")
+            .field("format", &self.format)
+            .field("level", &self.level)
+            .field(
+                "sink",
+                &if self.sink.is_some() {
+                    "custom"
+                } else {
+                    "stderr"
+                },
+            )
+            .finish()
+    }
+}
+
+/// Marks the invocation whose code runs on this thread until the scope is dropped: every line
+/// logged meanwhile on this thread carries its ids. Not nested: dropping a scope leaves no
+/// invocation current.
+#[derive(Debug)]
+pub struct InvocationScope {
+    /// Thread-bound: the current invocation is per thread.
+    _thread: PhantomData<*const ()>,
+}
+
+impl InvocationScope {
+    /// Makes the invocation `request_id` (with its trace and tenant ids, if any) current.
+    pub fn enter(request_id: &str, trace_id: Option<&str>, tenant_id: Option<&str>) -> Self {
+        let _ = CURRENT.try_with(|current| {
+            if let Ok(mut c) = current.try_borrow_mut() {
+                c.active = true;
+                replace(&mut c.request_id, request_id);
+                replace(&mut c.trace_id, trace_id.unwrap_or_default());
+                replace(&mut c.tenant_id, tenant_id.unwrap_or_default());
+            }
+        });
+        Self {
+            _thread: PhantomData,
+        }
+    }
+}
+
+impl Drop for InvocationScope {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|current| {
+            if let Ok(mut c) = current.try_borrow_mut() {
+                c.active = false;
+            }
+        });
+    }
+}
+
+/// A line buffer grown past this is not kept for the next line.
+const MAX_KEPT_BUFFER: usize = 64 << 10;
+
+/// The invocation whose code runs on this thread; the strings are reused, so entering a scope
+/// allocates nothing once they have grown.
+struct Current {
+    active: bool,
+    request_id: String,
+    trace_id: String,
+    tenant_id: String,
+}
+
+std::thread_local! {
+    static CURRENT: RefCell<Current> = const {
+        RefCell::new(Current {
+            active: false,
+            request_id: String::new(),
+            trace_id: String::new(),
+            tenant_id: String::new(),
+        })
+    };
+    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn replace(s: &mut String, with: &str) {
+    s.clear();
+    s.push_str(with);
+}
+
+/// `{timestamp} {LEVEL} [{requestId}] {message}` and ` key=value` per key-value.
+fn text_line(record: &Record<'_>, now: EpochMillis, current: Option<&Current>, buf: &mut Vec<u8>) {
+    put(
+        buf,
+        format_args!("{} {} ", now.utc(), record.level().as_str()),
+    );
+    if let Some(c) = current {
+        put(buf, format_args!("[{}] ", c.request_id));
+    }
+    put(buf, *record.args());
+    let _ = record.key_values().visit(&mut TextPairs(buf));
+}
+
+/// One flat JSON object.
+fn json_line(record: &Record<'_>, now: EpochMillis, current: Option<&Current>, buf: &mut Vec<u8>) {
+    put(
+        buf,
+        format_args!(
+            r#"{{"timestamp":"{}","level":"{}","message":"#,
+            now.utc(),
+            record.level().as_str()
+        ),
+    );
+    json_display(buf, record.args());
+    if let Some(c) = current {
+        json_field(buf, "requestId", &c.request_id);
+        if !c.trace_id.is_empty() {
+            json_field(buf, "traceId", &c.trace_id);
+        }
+        if !c.tenant_id.is_empty() {
+            json_field(buf, "tenantId", &c.tenant_id);
+        }
+    }
+    let _ = record.key_values().visit(&mut JsonPairs(buf));
+    buf.push(b'}');
+}
+
+/// The keys every JSON line may have: a key-value named like one is dropped.
+const FIXED_KEYS: [&str; 6] = [
+    "timestamp",
+    "level",
+    "message",
+    "requestId",
+    "traceId",
+    "tenantId",
+];
+
+fn json_field(buf: &mut Vec<u8>, key: &str, value: &str) {
+    buf.push(b',');
+    json_str(buf, key);
+    buf.push(b':');
+    json_str(buf, value);
+}
+
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+/// `value`'s `Display` as a JSON string, escaped as it is written; `null` if it fails.
+fn json_display(buf: &mut Vec<u8>, value: &dyn fmt::Display) {
+    let mark = buf.len();
+    buf.push(b'"');
+    if JsonContents(buf).write_fmt(format_args!("{value}")).is_ok() {
+        buf.push(b'"');
+    } else {
+        buf.truncate(mark);
+        buf.extend_from_slice(b"null");
+    }
+}
+
+/// Appends `args` to `buf`. Through `fmt::Write`, so that a `Display` that fails gives an error
+/// here, not the panic `io::Write::write_fmt` raises for it; the line keeps what was written.
+fn put(buf: &mut Vec<u8>, args: fmt::Arguments<'_>) {
+    let _ = Bytes(buf).write_fmt(args);
+}
+
+/// `fmt::Write` into a byte buffer.
+struct Bytes<'b>(&'b mut Vec<u8>);
+
+impl fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// `fmt::Write` of JSON string contents: each piece escaped by `serde_json` as it comes.
+struct JsonContents<'b>(&'b mut Vec<u8>);
+
+impl fmt::Write for JsonContents<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let start = self.0.len();
+        serde_json::to_writer(&mut *self.0, s).map_err(|_| fmt::Error)?;
+        // `to_writer` quoted the piece: keep what is between the quotes.
+        self.0.pop();
+        self.0.remove(start);
+        Ok(())
+    }
+}
+
+struct TextPairs<'b>(&'b mut Vec<u8>);
+
+impl<'kvs> VisitSource<'kvs> for TextPairs<'_> {
+    fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), kv::Error> {
+        put(self.0, format_args!(" {key}={value}"));
+        Ok(())
+    }
+}
+
+struct JsonPairs<'b>(&'b mut Vec<u8>);
+
+impl<'kvs> VisitSource<'kvs> for JsonPairs<'_> {
+    fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), kv::Error> {
+        if FIXED_KEYS.contains(&key.as_str()) {
+            return Ok(());
+        }
+        self.0.push(b',');
+        json_str(self.0, key.as_str());
+        self.0.push(b':');
+        let mark = self.0.len();
+        if value.visit(JsonValue(self.0)).is_err() {
+            self.0.truncate(mark);
+            self.0.extend_from_slice(b"null");
+        }
+        Ok(())
+    }
+}
+
+/// Writes one key-value's value as JSON.
+struct JsonValue<'b>(&'b mut Vec<u8>);
+
+impl<'v> VisitValue<'v> for JsonValue<'_> {
+    fn visit_any(&mut self, value: Value<'_>) -> Result<(), kv::Error> {
+        json_display(self.0, &value);
+        Ok(())
+    }
+
+    fn visit_null(&mut self) -> Result<(), kv::Error> {
+        self.0.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn visit_u64(&mut self, value: u64) -> Result<(), kv::Error> {
+        put(self.0, format_args!("{value}"));
+        Ok(())
+    }
+
+    fn visit_i64(&mut self, value: i64) -> Result<(), kv::Error> {
+        put(self.0, format_args!("{value}"));
+        Ok(())
+    }
+
+    fn visit_u128(&mut self, value: u128) -> Result<(), kv::Error> {
+        put(self.0, format_args!("{value}"));
+        Ok(())
+    }
+
+    fn visit_i128(&mut self, value: i128) -> Result<(), kv::Error> {
+        put(self.0, format_args!("{value}"));
+        Ok(())
+    }
+
+    fn visit_f64(&mut self, value: f64) -> Result<(), kv::Error> {
+        if value.is_finite() {
+            let _ = serde_json::to_writer(&mut *self.0, &value);
+        } else {
+            json_display(self.0, &value);
+        }
+        Ok(())
+    }
+
+    fn visit_bool(&mut self, value: bool) -> Result<(), kv::Error> {
+        self.0
+            .extend_from_slice(if value { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    fn visit_str(&mut self, value: &str) -> Result<(), kv::Error> {
+        json_str(self.0, value);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(logger: &LambdaLogger, record: &Record<'_>) -> String {
+        let mut buf = Vec::new();
+        logger.format_line(
+            record,
+            EpochMillis::from_millis(1_764_669_600_123),
+            &mut buf,
+        );
+        String::from_utf8(buf).unwrap()
+    }
+
+    fn info(args: core::fmt::Arguments<'_>, f: impl FnOnce(&Record<'_>) -> String) -> String {
+        f(&Record::builder().args(args).level(log::Level::Info).build())
+    }
+
+    #[test]
+    fn text_lines_name_the_request_id_only_inside_an_invocation() {
+        let logger = LambdaLogger::new(LogFormat::Text, LevelFilter::Info);
+        let outside = info(format_args!("ready"), |r| line(&logger, r));
+        assert_eq!(outside, "2025-12-02T10:00:00.123Z INFO ready\n");
+        let scope = InvocationScope::enter("req-1", Some("Root=1-abc"), None);
+        let inside = info(format_args!("saved"), |r| line(&logger, r));
+        assert_eq!(inside, "2025-12-02T10:00:00.123Z INFO [req-1] saved\n");
+        drop(scope);
+        let after = info(format_args!("idle"), |r| line(&logger, r));
+        assert_eq!(after, "2025-12-02T10:00:00.123Z INFO idle\n");
+    }
+
+    #[test]
+    fn json_lines_are_flat_objects_with_escaped_values() {
+        let logger = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
+        let _scope = InvocationScope::enter("req-2", Some("Root=1-abc"), Some("tenant-9"));
+        let pairs: [(&str, Value<'_>); 4] = [
+            ("order", Value::from(17u64)),
+            ("paid", Value::from(true)),
+            ("note", Value::from("a \"quote\"")),
+            ("level", Value::from("shadowed")),
+        ];
+        let record = Record::builder()
+            .args(format_args!("line one\nline \"two\" \u{7}"))
+            .level(log::Level::Warn)
+            .key_values(&pairs)
+            .build();
+        let text = line(&logger, &record);
+        assert!(
+            text.ends_with("}\n") && text.matches('\n').count() == 1,
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "timestamp": "2025-12-02T10:00:00.123Z",
+                "level": "WARN",
+                "message": "line one\nline \"two\" \u{7}",
+                "requestId": "req-2",
+                "traceId": "Root=1-abc",
+                "tenantId": "tenant-9",
+                "order": 17,
+                "paid": true,
+                "note": "a \"quote\"",
+            })
+        );
+    }
+
+    #[test]
+    fn a_failing_display_still_gives_valid_json() {
+        struct Fails;
+        impl core::fmt::Display for Fails {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("partial")?;
+                Err(core::fmt::Error)
+            }
+        }
+        let logger = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
+        let text = info(format_args!("{}", Fails), |r| line(&logger, r));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["message"], serde_json::Value::Null);
+        assert!(v.get("requestId").is_none());
+        let logger = LambdaLogger::new(LogFormat::Text, LevelFilter::Info);
+        let text = info(format_args!("{}", Fails), |r| line(&logger, r));
+        assert_eq!(text, "2025-12-02T10:00:00.123Z INFO partial\n");
+    }
+
+    #[test]
+    fn records_below_the_level_are_not_written() {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+        let seen = lines.clone();
+        let logger = LambdaLogger::new(LogFormat::Text, LevelFilter::Warn)
+            .with_sink(move |l| seen.lock().unwrap().push(l.to_vec()));
+        for level in [log::Level::Debug, log::Level::Info, log::Level::Error] {
+            logger.log(
+                &Record::builder()
+                    .args(format_args!("x"))
+                    .level(level)
+                    .build(),
+            );
+        }
+        let lines = lines.lock().unwrap();
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].ends_with(b" ERROR x\n"));
+    }
+}
