@@ -12,30 +12,16 @@
 //! - `{"probe":"big","bytes":N}`: returns a JSON string of N bytes;
 //! - `{"probe":"context"}`: returns the `Context` and the `AWS_*` environment it saw.
 //!
-//! `PROBE_SETUP=fail` in the environment makes setup fail. Setup installs a logger that prints
-//! every log line (all levels) to stderr, so tests can check what the runtime logs; the binaries
-//! register [`shutdown_hook`], which prints `probe: shutdown hook ran`.
+//! `PROBE_SETUP=fail` in the environment makes setup fail. The probe installs no logger: the
+//! runtime's own (text lines on stderr, with `[request id]` inside an invocation, at the level of
+//! `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`) is what tests read; the binaries register
+//! [`shutdown_hook`], which prints `probe: shutdown hook ran`.
 
 use std::future::Future;
 use std::marker::PhantomData;
 
 use lambda_runtime_types::{LambdaEvent, Runner};
 use serde_json::{Value, json};
-
-/// Prints every log record to stderr.
-struct StderrLogger;
-
-impl log::Log for StderrLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        eprintln!("{} {}: {}", record.level(), record.target(), record.args());
-    }
-
-    fn flush(&self) {}
-}
 
 /// How an executor sleeps.
 pub trait Sleep {
@@ -71,8 +57,6 @@ pub fn shutdown_hook() -> impl FnOnce() + Send + 'static {
 
 impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
     async fn setup(region: &'a str) -> anyhow::Result<()> {
-        let _ = log::set_logger(&StderrLogger);
-        log::set_max_level(log::LevelFilter::Trace);
         if std::env::var("PROBE_SETUP").as_deref() == Ok("fail") {
             anyhow::bail!("probe setup failed on purpose (region {region:?})");
         }
