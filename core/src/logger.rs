@@ -21,7 +21,8 @@
 //! Concurrent invocations are futures polled on one thread, so "the current invocation" is set
 //! around each poll of a lane's handler, not per thread: the driver holds an [`InvocationScope`]
 //! while it polls the lane (and while it logs about it). A future that the handler spawns on its
-//! executor is polled outside that scope; enter an [`InvocationScope`] in it to keep the id.
+//! executor is polled outside that scope; to keep the id, enter an [`InvocationScope`] around each
+//! of its polls (a scope held across an `.await` would also mark the futures polled meanwhile).
 //!
 //! # Writing
 //!
