@@ -35,6 +35,7 @@ use std::boxed::Box;
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
@@ -96,7 +97,7 @@ impl LambdaLogger {
     fn format_line(&self, record: &Record<'_>, now: EpochMillis, buf: &mut Vec<u8>) {
         let _ = CURRENT.try_with(|current| {
             let current = current.try_borrow().ok();
-            let current = current.as_deref().filter(|c| c.active);
+            let current = current.as_ref().and_then(|c| c.as_deref());
             match self.format {
                 LogFormat::Json => json_line(record, now, current, buf),
                 _ => text_line(record, now, current, buf),
@@ -168,6 +169,46 @@ impl fmt::Debug for LambdaLogger {
     }
 }
 
+/// The ids a line logged for an invocation names: made once per invocation and shared by every
+/// poll of its handler ([`InvocationScope::enter`] only counts a reference).
+#[derive(Debug, Default)]
+pub struct InvocationIds {
+    request_id: String,
+    /// Empty when the invocation has none.
+    trace_id: String,
+    /// Empty when the invocation has none.
+    tenant_id: String,
+}
+
+impl InvocationIds {
+    /// The ids of the invocation `request_id`, with its trace and tenant ids if it has them.
+    pub fn new(request_id: &str, trace_id: Option<&str>, tenant_id: Option<&str>) -> Rc<Self> {
+        let mut ids = None;
+        Self::renew(&mut ids, request_id, trace_id, tenant_id);
+        ids.unwrap_or_default()
+    }
+
+    /// Sets `ids` to these ids, rewriting the ones it holds in place (no allocation once their
+    /// strings have grown) when no scope holds them any more.
+    pub fn renew(
+        ids: &mut Option<Rc<Self>>,
+        request_id: &str,
+        trace_id: Option<&str>,
+        tenant_id: Option<&str>,
+    ) {
+        let mut rc = ids.take().unwrap_or_default();
+        if Rc::get_mut(&mut rc).is_none() {
+            rc = Rc::default();
+        }
+        if let Some(i) = Rc::get_mut(&mut rc) {
+            replace(&mut i.request_id, request_id);
+            replace(&mut i.trace_id, trace_id.unwrap_or_default());
+            replace(&mut i.tenant_id, tenant_id.unwrap_or_default());
+        }
+        *ids = Some(rc);
+    }
+}
+
 /// Marks the invocation whose code runs on this thread until the scope is dropped: every line
 /// logged meanwhile on this thread carries its ids. Not nested: dropping a scope leaves no
 /// invocation current.
@@ -178,14 +219,11 @@ pub struct InvocationScope {
 }
 
 impl InvocationScope {
-    /// Makes the invocation `request_id` (with its trace and tenant ids, if any) current.
-    pub fn enter(request_id: &str, trace_id: Option<&str>, tenant_id: Option<&str>) -> Self {
+    /// Makes the invocation of `ids` current.
+    pub fn enter(ids: &Rc<InvocationIds>) -> Self {
         let _ = CURRENT.try_with(|current| {
             if let Ok(mut c) = current.try_borrow_mut() {
-                c.active = true;
-                replace(&mut c.request_id, request_id);
-                replace(&mut c.trace_id, trace_id.unwrap_or_default());
-                replace(&mut c.tenant_id, tenant_id.unwrap_or_default());
+                *c = Some(ids.clone());
             }
         });
         Self {
@@ -198,7 +236,7 @@ impl Drop for InvocationScope {
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|current| {
             if let Ok(mut c) = current.try_borrow_mut() {
-                c.active = false;
+                *c = None;
             }
         });
     }
@@ -207,24 +245,9 @@ impl Drop for InvocationScope {
 /// A line buffer grown past this is not kept for the next line.
 const MAX_KEPT_BUFFER: usize = 64 << 10;
 
-/// The invocation whose code runs on this thread; the strings are reused, so entering a scope
-/// allocates nothing once they have grown.
-struct Current {
-    active: bool,
-    request_id: String,
-    trace_id: String,
-    tenant_id: String,
-}
-
 std::thread_local! {
-    static CURRENT: RefCell<Current> = const {
-        RefCell::new(Current {
-            active: false,
-            request_id: String::new(),
-            trace_id: String::new(),
-            tenant_id: String::new(),
-        })
-    };
+    /// The invocation whose code runs on this thread, if any.
+    static CURRENT: RefCell<Option<Rc<InvocationIds>>> = const { RefCell::new(None) };
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -234,7 +257,12 @@ fn replace(s: &mut String, with: &str) {
 }
 
 /// `{timestamp} {LEVEL} [{requestId}] {message}` and ` key=value` per key-value.
-fn text_line(record: &Record<'_>, now: EpochMillis, current: Option<&Current>, buf: &mut Vec<u8>) {
+fn text_line(
+    record: &Record<'_>,
+    now: EpochMillis,
+    current: Option<&InvocationIds>,
+    buf: &mut Vec<u8>,
+) {
     put(
         buf,
         format_args!("{} {} ", now.utc(), record.level().as_str()),
@@ -247,7 +275,12 @@ fn text_line(record: &Record<'_>, now: EpochMillis, current: Option<&Current>, b
 }
 
 /// One flat JSON object.
-fn json_line(record: &Record<'_>, now: EpochMillis, current: Option<&Current>, buf: &mut Vec<u8>) {
+fn json_line(
+    record: &Record<'_>,
+    now: EpochMillis,
+    current: Option<&InvocationIds>,
+    buf: &mut Vec<u8>,
+) {
     put(
         buf,
         format_args!(
@@ -439,7 +472,7 @@ mod tests {
         let logger = LambdaLogger::new(LogFormat::Text, LevelFilter::Info);
         let outside = info(format_args!("ready"), |r| line(&logger, r));
         assert_eq!(outside, "2025-12-02T10:00:00.123Z INFO ready\n");
-        let scope = InvocationScope::enter("req-1", Some("Root=1-abc"), None);
+        let scope = InvocationScope::enter(&InvocationIds::new("req-1", Some("Root=1-abc"), None));
         let inside = info(format_args!("saved"), |r| line(&logger, r));
         assert_eq!(inside, "2025-12-02T10:00:00.123Z INFO [req-1] saved\n");
         drop(scope);
@@ -450,7 +483,8 @@ mod tests {
     #[test]
     fn json_lines_are_flat_objects_with_escaped_values() {
         let logger = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
-        let _scope = InvocationScope::enter("req-2", Some("Root=1-abc"), Some("tenant-9"));
+        let ids = InvocationIds::new("req-2", Some("Root=1-abc"), Some("tenant-9"));
+        let _scope = InvocationScope::enter(&ids);
         let pairs: [(&str, Value<'_>); 4] = [
             ("order", Value::from(17u64)),
             ("paid", Value::from(true)),

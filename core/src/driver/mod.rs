@@ -231,6 +231,9 @@ struct Lane<'a, C> {
     outbox: Outbox,
     /// The last posted response's buffer, reused for the next response.
     spare_response: Vec<u8>,
+    /// The ids of the lane's last invocation, for the log lines written while it runs.
+    #[cfg(feature = "std")]
+    log_ids: Option<alloc::rc::Rc<crate::logger::InvocationIds>>,
 }
 
 impl<C> Default for Lane<'_, C> {
@@ -240,6 +243,8 @@ impl<C> Default for Lane<'_, C> {
             task: None,
             outbox: Outbox::Empty,
             spare_response: Vec::new(),
+            #[cfg(feature = "std")]
+            log_ids: None,
         }
     }
 }
@@ -488,6 +493,18 @@ where
         let id = invocation.request_id.clone();
         let l = &mut self.lanes[lane];
         let io = l.io.get_or_insert_with(Box::default);
+        let ctx = match io.response_head() {
+            Some(head) => Context::from_invocation(invocation, &head, config.clone()),
+            None => Context::new(id.as_str(), config.clone()),
+        };
+        // Lines about this invocation, a rejected event's included, name it.
+        #[cfg(feature = "std")]
+        crate::logger::InvocationIds::renew(
+            &mut l.log_ids,
+            &ctx.request_id,
+            ctx.xray_trace_id.as_deref(),
+            ctx.tenant_id.as_deref(),
+        );
         // The machine runs no handler after a failed setup.
         let shared = self
             .shared
@@ -499,10 +516,6 @@ where
                 let outcome = HandlerOutcome::Failed;
                 return Some(Fact::HandlerDone { lane, id, outcome });
             }
-        };
-        let ctx = match io.response_head() {
-            Some(head) => Context::from_invocation(invocation, &head, config.clone()),
-            None => Context::new(id.as_str(), config.clone()),
         };
         if let Some(dog) = &self.watchdog {
             dog.arm(lane, invocation, timeout_at, now);
@@ -593,24 +606,17 @@ where
 }
 
 /// The lane's invocation, if it has one, as the current one for log lines (see
-/// [`crate::logger`]); its tenant id is read from the `/next` response head the lane keeps.
+/// [`crate::logger`]).
 #[cfg(feature = "std")]
 fn scope<C>(
     machine: &Lifecycle<MAX_LANES>,
     lane: usize,
     l: &Lane<'_, C>,
 ) -> Option<crate::logger::InvocationScope> {
-    let invocation = machine.invocation(lane)?;
-    let head = l.io.as_ref().and_then(|io| io.response_head());
-    let tenant = head
+    machine.invocation(lane)?;
+    l.log_ids
         .as_ref()
-        .and_then(|h| h.header(crate::wire::header::TENANT_ID))
-        .and_then(|v| core::str::from_utf8(v).ok());
-    Some(crate::logger::InvocationScope::enter(
-        invocation.request_id.as_str(),
-        invocation.trace_id.as_ref().map(|t| t.as_str()),
-        tenant,
-    ))
+        .map(crate::logger::InvocationScope::enter)
 }
 
 #[cfg(feature = "std")]
