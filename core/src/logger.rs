@@ -86,11 +86,93 @@ impl LambdaLogger {
     /// Installs this logger as the process's `log` logger and sets `log`'s maximum level to its
     /// level, so that records below it cost one comparison. Fails, changing nothing, if a logger
     /// is installed already (the one installed first stays).
+    ///
+    /// In JSON mode it also replaces the panic hook, so that what a panic prints (Rust's default
+    /// hook writes several lines of text, a backtrace among them) is one JSON line too; see
+    /// [`LambdaLogger::panic_line`].
     pub fn install(self) -> Result<(), log::SetLoggerError> {
         let level = self.level;
-        log::set_logger(Box::leak(Box::new(self)))?;
+        let logger: &'static Self = Box::leak(Box::new(self));
+        log::set_logger(logger)?;
         log::set_max_level(level);
+        if logger.format == LogFormat::Json {
+            std::panic::set_hook(Box::new(|info| logger.write_panic(info)));
+        }
         Ok(())
+    }
+
+    /// The JSON line for a panic with `message` at `location` (`file:line:column`) on the
+    /// thread `thread`, at `now`, with the current invocation's ids: level `ERROR`, `message`
+    /// as Rust's hook would say it, `errorType` `Function.Panic`, `errorMessage`, and
+    /// `stackTrace` (the location, then the backtrace's lines when `RUST_BACKTRACE` asks for
+    /// one).
+    pub fn panic_line(
+        thread: &str,
+        message: &str,
+        location: &str,
+        backtrace: &str,
+        now: EpochMillis,
+    ) -> Vec<u8> {
+        let mut buf = Vec::new();
+        put(
+            &mut buf,
+            format_args!(
+                r#"{{"timestamp":"{}","level":"ERROR","message":"#,
+                now.utc()
+            ),
+        );
+        json_display(
+            &mut buf,
+            &format_args!("thread '{thread}' panicked at {location}: {message}"),
+        );
+        let _ = CURRENT.try_with(|current| {
+            if let Some(c) = current
+                .try_borrow()
+                .ok()
+                .as_ref()
+                .and_then(|c| c.as_deref())
+            {
+                json_ids(&mut buf, c);
+            }
+        });
+        json_field(&mut buf, "errorType", crate::error_type::ErrorType::PANIC);
+        json_field(&mut buf, "errorMessage", message);
+        buf.extend_from_slice(br#","stackTrace":["#);
+        json_str(&mut buf, location);
+        for frame in backtrace.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            buf.push(b',');
+            json_str(&mut buf, frame);
+        }
+        buf.extend_from_slice(b"]}\n");
+        buf
+    }
+
+    /// The panic hook in JSON mode: one line, written whole.
+    fn write_panic(&self, info: &std::panic::PanicHookInfo<'_>) {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("Box<dyn Any>");
+        let location = info
+            .location()
+            .map(|l| std::format!("{}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        let backtrace = std::backtrace::Backtrace::capture();
+        let backtrace = match backtrace.status() {
+            std::backtrace::BacktraceStatus::Captured => std::format!("{backtrace}"),
+            _ => String::new(),
+        };
+        let line = Self::panic_line(
+            thread.name().unwrap_or("<unnamed>"),
+            message,
+            &location,
+            &backtrace,
+            EpochMillis::now(),
+        );
+        self.write(&line);
     }
 
     /// Appends the line for `record` at `now` (with its newline) to `buf`.
@@ -291,16 +373,21 @@ fn json_line(
     );
     json_display(buf, record.args());
     if let Some(c) = current {
-        json_field(buf, "requestId", &c.request_id);
-        if !c.trace_id.is_empty() {
-            json_field(buf, "traceId", &c.trace_id);
-        }
-        if !c.tenant_id.is_empty() {
-            json_field(buf, "tenantId", &c.tenant_id);
-        }
+        json_ids(buf, c);
     }
     let _ = record.key_values().visit(&mut JsonPairs(buf));
     buf.push(b'}');
+}
+
+/// `requestId`, and `traceId` and `tenantId` when the invocation has them.
+fn json_ids(buf: &mut Vec<u8>, ids: &InvocationIds) {
+    json_field(buf, "requestId", &ids.request_id);
+    if !ids.trace_id.is_empty() {
+        json_field(buf, "traceId", &ids.trace_id);
+    }
+    if !ids.tenant_id.is_empty() {
+        json_field(buf, "tenantId", &ids.tenant_id);
+    }
 }
 
 /// The keys every JSON line may have: a key-value named like one is dropped.
