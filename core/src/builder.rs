@@ -130,6 +130,17 @@ impl<E: Executor> Builder<E> {
         self
     }
 
+    /// Keeps up to `lines` log lines below the level per invocation and writes them (in order,
+    /// marked as buffered) only if the invocation fails: a handler error, a panic, a timeout, a
+    /// rejected event; dropped otherwise. When the buffer is full its oldest line is dropped, and
+    /// the flush says how many were. Default 0: none kept (`LAMBDA_RUNTIME_LOG_BUFFER_LINES`).
+    /// Not flushed when the watchdog exits the process (memory, SIGTERM).
+    #[must_use]
+    pub fn buffer_debug_lines(mut self, lines: usize) -> Self {
+        self.settings.log_buffer_lines = Some(lines);
+        self
+    }
+
     /// Runs the [`Runner`] `runner` until the runtime must stop, which it says as the error.
     /// Only the value's type matters (a `Runner`'s methods take no `self`): give shared state
     /// to `setup`, not to the value's fields.

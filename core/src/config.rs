@@ -48,6 +48,9 @@ pub struct Config {
     /// The most detailed log level written: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` (a plain
     /// level name, or the last comma-separated entry that is one), else `INFO`.
     pub log_level: log::LevelFilter,
+    /// Log lines below [`Config::log_level`] kept per invocation and written only if it fails
+    /// (`LAMBDA_RUNTIME_LOG_BUFFER_LINES`, default 0: none kept).
+    pub log_buffer_lines: usize,
 }
 
 /// How log lines are written: Lambda's `AWS_LAMBDA_LOG_FORMAT` (advanced logging controls).
@@ -164,6 +167,8 @@ impl Config {
                 .and_then(|v| parse_log_level(&v))
                 .or_else(|| get("RUST_LOG").and_then(|v| parse_log_level(&v)))
                 .unwrap_or(log::LevelFilter::Info),
+            log_buffer_lines: number("LAMBDA_RUNTIME_LOG_BUFFER_LINES")?
+                .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         })
     }
 
@@ -191,6 +196,7 @@ impl Config {
             shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
             log_format: LogFormat::Text,
             log_level: log::LevelFilter::Info,
+            log_buffer_lines: 0,
         }
     }
 
@@ -231,6 +237,7 @@ pub(crate) struct Settings {
     pub(crate) on_shutdown: Option<ShutdownHook>,
     /// `Some(false)`: the entry point installs no logger.
     pub(crate) logger: Option<bool>,
+    pub(crate) log_buffer_lines: Option<usize>,
 }
 
 #[cfg(feature = "std")]
@@ -245,6 +252,9 @@ impl Settings {
         }
         if let Some(percent) = self.memory_threshold_percent {
             config.memory_threshold_percent = percent.min(100);
+        }
+        if let Some(lines) = self.log_buffer_lines {
+            config.log_buffer_lines = lines;
         }
         if let Some(ms) = self.shutdown_timeout_ms {
             config.shutdown_timeout_ms = ms;

@@ -54,7 +54,12 @@ pub struct LambdaLogger {
     level: LevelFilter,
     /// `None`: stderr.
     sink: Option<Sink>,
+    /// Lines below `level` kept per invocation, written only if it fails; 0: none kept.
+    buffer_lines: usize,
 }
+
+/// The logger [`LambdaLogger::install`] installed, for writing an invocation's buffered lines.
+static INSTALLED: std::sync::OnceLock<&'static LambdaLogger> = std::sync::OnceLock::new();
 
 impl LambdaLogger {
     /// A logger writing `format` lines up to `level` to stderr.
@@ -63,12 +68,25 @@ impl LambdaLogger {
             format,
             level,
             sink: None,
+            buffer_lines: 0,
         }
     }
 
-    /// A logger as `config` asks for ([`Config::log_format`], [`Config::log_level`]).
+    /// A logger as `config` asks for ([`Config::log_format`], [`Config::log_level`],
+    /// [`Config::log_buffer_lines`]).
     pub fn from_config(config: &Config) -> Self {
-        Self::new(config.log_format, config.log_level)
+        Self::new(config.log_format, config.log_level).with_buffer(config.log_buffer_lines)
+    }
+
+    /// This logger keeping up to `lines` records below its level per invocation, written (in
+    /// order, marked as buffered) only if the invocation fails, dropped otherwise. When the
+    /// buffer is full the oldest line is dropped, and the flush says how many were. 0 keeps none.
+    /// Records below the level are then formatted inside invocations, so they cost a line's
+    /// formatting instead of one comparison.
+    #[must_use]
+    pub fn with_buffer(mut self, lines: usize) -> Self {
+        self.buffer_lines = lines;
+        self
     }
 
     /// This logger writing each line to `sink` instead of stderr (for tests).
@@ -91,10 +109,14 @@ impl LambdaLogger {
     /// hook writes several lines of text, a backtrace among them) is one JSON line too; see
     /// [`LambdaLogger::panic_line`].
     pub fn install(self) -> Result<(), log::SetLoggerError> {
-        let level = self.level;
+        let level = match self.buffer_lines {
+            0 => self.level,
+            _ => LevelFilter::Trace,
+        };
         let logger: &'static Self = Box::leak(Box::new(self));
         log::set_logger(logger)?;
         log::set_max_level(level);
+        let _ = INSTALLED.set(logger);
         if logger.format == LogFormat::Json {
             std::panic::set_hook(Box::new(|info| logger.write_panic(info)));
         }
@@ -180,9 +202,10 @@ impl LambdaLogger {
         let _ = CURRENT.try_with(|current| {
             let current = current.try_borrow().ok();
             let current = current.as_ref().and_then(|c| c.as_deref());
+            let buffered = record.level() > self.level;
             match self.format {
-                LogFormat::Json => json_line(record, now, current, buf),
-                _ => text_line(record, now, current, buf),
+                LogFormat::Json => json_line(record, now, current, buffered, buf),
+                _ => text_line(record, now, current, buffered, buf),
             }
         });
         if buf.last() != Some(&b'\n') {
@@ -202,7 +225,7 @@ impl LambdaLogger {
 
 impl Log for LambdaLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= self.level
+        metadata.level() <= self.level || (self.buffer_lines > 0 && in_invocation())
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -210,6 +233,17 @@ impl Log for LambdaLogger {
             return;
         }
         let now = EpochMillis::now();
+        if record.level() > self.level {
+            // Below the level, inside an invocation, with buffering on: kept for a failure.
+            let mut line = Vec::new();
+            self.format_line(record, now, &mut line);
+            let _ = CURRENT.try_with(|current| {
+                if let Some(ids) = current.try_borrow().ok().as_ref().and_then(|c| c.as_ref()) {
+                    ids.keep(line, self.buffer_lines);
+                }
+            });
+            return;
+        }
         // The buffer is reused; a record logged while one is being formatted (from a `Display`
         // impl) gets a fresh one.
         let reused = BUF.try_with(|buf| {
@@ -260,6 +294,15 @@ pub struct InvocationIds {
     trace_id: String,
     /// Empty when the invocation has none.
     tenant_id: String,
+    /// Lines below the level, kept until the invocation ends ([`end_invocation`]).
+    buffered: RefCell<Buffered>,
+}
+
+/// An invocation's buffered lines, and how many older ones the bound dropped.
+#[derive(Debug, Default)]
+struct Buffered {
+    lines: std::collections::VecDeque<Vec<u8>>,
+    dropped: usize,
 }
 
 impl InvocationIds {
@@ -286,16 +329,66 @@ impl InvocationIds {
             replace(&mut i.request_id, request_id);
             replace(&mut i.trace_id, trace_id.unwrap_or_default());
             replace(&mut i.tenant_id, tenant_id.unwrap_or_default());
+            let buffered = i.buffered.get_mut();
+            buffered.lines.clear();
+            buffered.dropped = 0;
         }
         *ids = Some(rc);
     }
+
+    /// Keeps `line` for a failure, dropping the oldest beyond `bound` lines.
+    fn keep(&self, line: Vec<u8>, bound: usize) {
+        if let Ok(mut b) = self.buffered.try_borrow_mut() {
+            if b.lines.len() >= bound {
+                b.lines.pop_front();
+                b.dropped += 1;
+            }
+            b.lines.push_back(line);
+        }
+    }
+}
+
+/// The invocation of `ids` ended: if it `failed` (an error, a panic, a timeout, a rejected
+/// event), its buffered lines are written in order, after a line saying how many older ones the
+/// bound dropped, if any; otherwise they are dropped.
+pub fn end_invocation(ids: &Rc<InvocationIds>, failed: bool) {
+    let Ok(mut b) = ids.buffered.try_borrow_mut() else {
+        return;
+    };
+    let (lines, dropped) = (
+        core::mem::take(&mut b.lines),
+        core::mem::take(&mut b.dropped),
+    );
+    drop(b);
+    let Some(logger) = INSTALLED.get().filter(|_| failed && !lines.is_empty()) else {
+        return;
+    };
+    if dropped > 0 {
+        let _scope = InvocationScope::enter(ids);
+        log::warn!(
+            "{dropped} earlier buffered lines of this invocation were dropped (at most {} are kept)",
+            logger.buffer_lines
+        );
+    }
+    for line in &lines {
+        logger.write(line);
+    }
+}
+
+/// Whether an invocation is current on this thread.
+fn in_invocation() -> bool {
+    CURRENT
+        .try_with(|c| c.try_borrow().is_ok_and(|c| c.is_some()))
+        .unwrap_or(false)
 }
 
 /// Marks the invocation whose code runs on this thread until the scope is dropped: every line
-/// logged meanwhile on this thread carries its ids. Not nested: dropping a scope leaves no
-/// invocation current.
+/// logged meanwhile on this thread carries its ids. Dropping it makes the invocation that was
+/// current before current again.
 #[derive(Debug)]
 pub struct InvocationScope {
+    /// The invocation that was current before, made current again when the scope ends.
+    previous: Option<Rc<InvocationIds>>,
     /// Thread-bound: the current invocation is per thread.
     _thread: PhantomData<*const ()>,
 }
@@ -303,12 +396,17 @@ pub struct InvocationScope {
 impl InvocationScope {
     /// Makes the invocation of `ids` current.
     pub fn enter(ids: &Rc<InvocationIds>) -> Self {
-        let _ = CURRENT.try_with(|current| {
-            if let Ok(mut c) = current.try_borrow_mut() {
-                *c = Some(ids.clone());
-            }
-        });
+        let previous = CURRENT
+            .try_with(|current| {
+                current
+                    .try_borrow_mut()
+                    .ok()
+                    .and_then(|mut c| c.replace(ids.clone()))
+            })
+            .ok()
+            .flatten();
         Self {
+            previous,
             _thread: PhantomData,
         }
     }
@@ -316,9 +414,10 @@ impl InvocationScope {
 
 impl Drop for InvocationScope {
     fn drop(&mut self) {
+        let previous = self.previous.take();
         let _ = CURRENT.try_with(|current| {
             if let Ok(mut c) = current.try_borrow_mut() {
-                *c = None;
+                *c = previous;
             }
         });
     }
@@ -343,6 +442,7 @@ fn text_line(
     record: &Record<'_>,
     now: EpochMillis,
     current: Option<&InvocationIds>,
+    buffered: bool,
     buf: &mut Vec<u8>,
 ) {
     put(
@@ -351,6 +451,9 @@ fn text_line(
     );
     if let Some(c) = current {
         put(buf, format_args!("[{}] ", c.request_id));
+    }
+    if buffered {
+        buf.extend_from_slice(b"(buffered) ");
     }
     put(buf, *record.args());
     let _ = record.key_values().visit(&mut TextPairs(buf));
@@ -361,6 +464,7 @@ fn json_line(
     record: &Record<'_>,
     now: EpochMillis,
     current: Option<&InvocationIds>,
+    buffered: bool,
     buf: &mut Vec<u8>,
 ) {
     put(
@@ -374,6 +478,9 @@ fn json_line(
     json_display(buf, record.args());
     if let Some(c) = current {
         json_ids(buf, c);
+    }
+    if buffered {
+        buf.extend_from_slice(br#","buffered":true"#);
     }
     let _ = record.key_values().visit(&mut JsonPairs(buf));
     buf.push(b'}');
@@ -391,7 +498,8 @@ fn json_ids(buf: &mut Vec<u8>, ids: &InvocationIds) {
 }
 
 /// The keys every JSON line may have: a key-value named like one is dropped.
-const FIXED_KEYS: [&str; 6] = [
+const FIXED_KEYS: [&str; 7] = [
+    "buffered",
     "timestamp",
     "level",
     "message",

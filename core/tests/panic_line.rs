@@ -1,5 +1,6 @@
 //! In JSON mode a panic is one JSON line, with the request id of the invocation that panicked
 //! (Rust's default hook writes several lines of text).
+#![cfg(feature = "std")]
 
 use std::sync::Mutex;
 
@@ -17,10 +18,10 @@ fn a_panic_is_one_json_line_with_the_request_id() {
         .expect("the only logger of this test binary");
 
     let ids = InvocationIds::new("req-p", Some("Root=1-abc"), Some("tenant-p"));
-    let caught = std::panic::catch_unwind(|| {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _scope = InvocationScope::enter(&ids);
         panic!("boom {}\nsecond line", 7);
-    });
+    }));
     assert!(caught.is_err());
 
     let written = String::from_utf8(LINES.lock().unwrap().clone()).unwrap();

@@ -448,6 +448,7 @@ where
                     invocation.request_id.clone(),
                     invocation.invocation_id.clone(),
                 );
+                self.end_invocation(lane, false);
                 self.start_exchange(lane, Outgoing::Response(ids.0, ids.1, bytes));
             }
             Action::PostError {
@@ -464,6 +465,7 @@ where
                     invocation.request_id.clone(),
                     invocation.invocation_id.clone(),
                 );
+                self.end_invocation(lane, true);
                 self.start_exchange(lane, Outgoing::Error(ids.0, ids.1, d));
             }
             Action::PostInitError { lane } => {
@@ -536,12 +538,24 @@ where
         };
         if let ClaimOutcome::ReportedElsewhere { .. } = outcome {
             log::debug!("[{}] reported by the watchdog", invocation.request_id);
+            self.end_invocation(lane, true);
             let l = &mut self.lanes[lane];
             if let Outbox::Response(bytes) = core::mem::take(&mut l.outbox) {
                 l.spare_response = bytes;
             }
         }
         Fact::Claimed { lane, outcome }
+    }
+
+    /// The lane's invocation is being reported: as failed (its buffered log lines are written)
+    /// or not (they are dropped).
+    fn end_invocation(&self, lane: usize, failed: bool) {
+        #[cfg(feature = "std")]
+        if let Some(ids) = &self.lanes[lane].log_ids {
+            crate::logger::end_invocation(ids, failed);
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = (lane, failed);
     }
 
     /// Starts sending `outgoing` on `lane`.
