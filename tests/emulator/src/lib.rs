@@ -72,7 +72,7 @@ mod util;
 
 pub use emulator::{Emulator, Invoke, Signal};
 pub use fault::{Fault, Target};
-pub use options::{MAX_PAYLOAD, Options};
+pub use options::{LogFormat, LogLevel, MAX_PAYLOAD, Options};
 pub use records::{
     Endpoint, InvokeResult, LogLine, LogStream, Outcome, PostedError, ProcessExit, ResetReason,
     RuntimeCall,

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use lambda_emulator::{Emulator, Options, Outcome};
+use lambda_emulator::{Emulator, LogFormat, LogLevel, Options, Outcome};
 
 /// Run an AWS Lambda function (custom runtime, `provided.al2023`) on this machine: serve the
 /// Lambda Runtime API to it and an RIE-compatible Invoke API to you. No AWS account, no
@@ -91,6 +91,18 @@ struct Cli {
     #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     env: Vec<(String, String)>,
 
+    /// Log format, as Lambda's advanced logging controls: sets AWS_LAMBDA_LOG_FORMAT (JSON or
+    /// Text) for the function. Unset by default (a function without advanced logging
+    /// controls). The function's lines (JSON objects in json mode) are copied to stderr as
+    /// they arrive.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    log_format: Option<CliLogFormat>,
+
+    /// Application log level, as Lambda's advanced logging controls: sets AWS_LAMBDA_LOG_LEVEL
+    /// (upper case, e.g. DEBUG) for the function. Unset by default.
+    #[arg(long, value_name = "LEVEL", value_enum)]
+    log_level: Option<CliLogLevel>,
+
     /// Send Lambda-Runtime-Invocation-Id (a fresh nonce per invocation) on /next.
     #[arg(long)]
     invocation_id: bool,
@@ -128,6 +140,22 @@ struct Cli {
         allow_hyphen_values = true
     )]
     command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CliLogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CliLogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
 }
 
 fn parse_seconds(raw: &str) -> Result<Duration, String> {
@@ -168,6 +196,22 @@ fn main() -> ExitCode {
         .log_invocations(!one_shot);
     if let Some(n) = cli.concurrency {
         options = options.concurrency(usize::try_from(n).unwrap_or(1));
+    }
+    if let Some(format) = cli.log_format {
+        options = options.log_format(match format {
+            CliLogFormat::Json => LogFormat::Json,
+            CliLogFormat::Text => LogFormat::Text,
+        });
+    }
+    if let Some(level) = cli.log_level {
+        options = options.log_level(match level {
+            CliLogLevel::Trace => LogLevel::Trace,
+            CliLogLevel::Debug => LogLevel::Debug,
+            CliLogLevel::Info => LogLevel::Info,
+            CliLogLevel::Warn => LogLevel::Warn,
+            CliLogLevel::Error => LogLevel::Error,
+            CliLogLevel::Fatal => LogLevel::Fatal,
+        });
     }
     if let Some(prefix) = cli.runtime_api_prefix {
         options = options.runtime_api_prefix(prefix);

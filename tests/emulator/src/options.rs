@@ -41,6 +41,60 @@ pub struct Options {
     pub(crate) echo_logs: bool,
     pub(crate) log_invocations: bool,
     pub(crate) current_dir: Option<PathBuf>,
+    pub(crate) log_format: Option<LogFormat>,
+    pub(crate) log_level: Option<LogLevel>,
+}
+
+/// The log format of Lambda's advanced logging controls, given to the function as
+/// `AWS_LAMBDA_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogFormat {
+    /// `JSON`: one JSON object per line.
+    Json,
+    /// `Text`: plain text lines.
+    Text,
+}
+
+impl LogFormat {
+    /// The value of `AWS_LAMBDA_LOG_FORMAT`: `JSON` or `Text`.
+    pub fn env_value(self) -> &'static str {
+        match self {
+            LogFormat::Json => "JSON",
+            LogFormat::Text => "Text",
+        }
+    }
+}
+
+/// The application log level of Lambda's advanced logging controls, given to the function as
+/// `AWS_LAMBDA_LOG_LEVEL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogLevel {
+    /// `TRACE`.
+    Trace,
+    /// `DEBUG`.
+    Debug,
+    /// `INFO`.
+    Info,
+    /// `WARN`.
+    Warn,
+    /// `ERROR`.
+    Error,
+    /// `FATAL`.
+    Fatal,
+}
+
+impl LogLevel {
+    /// The value of `AWS_LAMBDA_LOG_LEVEL`, upper case as Lambda sets it (`TRACE` .. `FATAL`).
+    pub fn env_value(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+            LogLevel::Fatal => "FATAL",
+        }
+    }
 }
 
 impl Options {
@@ -51,7 +105,9 @@ impl Options {
     /// Defaults: function name `function`, version `$LATEST`, 128 MB, a 3 s timeout (Lambda's
     /// default), region `us-east-1`, a free port on 127.0.0.1, concurrency 1 (and no
     /// `AWS_LAMBDA_MAX_CONCURRENCY`), handler `bootstrap`, 2000 ms shutdown grace (as the RIE),
-    /// no invocation-id nonce, function output captured but not echoed.
+    /// no invocation-id nonce, function output captured but not echoed, no
+    /// `AWS_LAMBDA_LOG_FORMAT` or `AWS_LAMBDA_LOG_LEVEL` (a function without advanced logging
+    /// controls).
     pub fn new<I, S>(command: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -75,6 +131,8 @@ impl Options {
             echo_logs: false,
             log_invocations: false,
             current_dir: None,
+            log_format: None,
+            log_level: None,
         }
     }
 
@@ -195,6 +253,20 @@ impl Options {
     /// working directory by default.
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// The log format (advanced logging controls): sets `AWS_LAMBDA_LOG_FORMAT` to `JSON` or
+    /// `Text` for the function. Unset by default.
+    pub fn log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = Some(format);
+        self
+    }
+
+    /// The application log level (advanced logging controls): sets `AWS_LAMBDA_LOG_LEVEL`
+    /// (upper case, e.g. `DEBUG`) for the function. Unset by default.
+    pub fn log_level(mut self, level: LogLevel) -> Self {
+        self.log_level = Some(level);
         self
     }
 

@@ -21,6 +21,8 @@ const SCRUBBED: &[&str] = &[
     "_X_AMZN_TRACE_ID",
     "AWS_LAMBDA_INITIALIZATION_TYPE",
     "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
 ];
 
 impl Shared {
@@ -74,6 +76,18 @@ impl Shared {
                 "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
                 "on-demand".to_owned(),
             )),
+        }
+        if let Some(format) = o.log_format {
+            env.push((
+                "AWS_LAMBDA_LOG_FORMAT".to_owned(),
+                format.env_value().to_owned(),
+            ));
+        }
+        if let Some(level) = o.log_level {
+            env.push((
+                "AWS_LAMBDA_LOG_LEVEL".to_owned(),
+                level.env_value().to_owned(),
+            ));
         }
         env
     }
