@@ -10,6 +10,8 @@
 //! - `{"probe":"alloc","mb":N,"hold_ms":M}`: allocates and touches N MiB, then holds it for M ms
 //!   (default 0) with the thread blocked;
 //! - `{"probe":"big","bytes":N}`: returns a JSON string of N bytes;
+//! - `{"probe":"log","lines":N,"ms":M}`: `log::info!`s N lines `probe line k of <request id>`
+//!   (k from 1), awaiting M ms (the executor's timer) between them, then echoes;
 //! - `{"probe":"context"}`: returns the `Context` and the `AWS_*` environment it saw.
 //!
 //! `PROBE_SETUP=fail` in the environment makes setup fail. The probe installs no logger: the
@@ -78,6 +80,16 @@ impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
             Some("panic") => panic!("{}", message()),
             Some("sleep") => {
                 S::sleep(num("ms")).await;
+                Ok(event.event)
+            }
+            Some("log") => {
+                let lines = num("lines");
+                for k in 1..=lines {
+                    if k > 1 {
+                        S::sleep(num("ms")).await;
+                    }
+                    log::info!("probe line {k} of {}", event.ctx.request_id);
+                }
                 Ok(event.event)
             }
             Some("block") => {
