@@ -608,7 +608,8 @@ where
                         HandlerOutcome::Ok { len }
                     }
                     Err(diagnostic) => {
-                        log::warn!("[{id}] {diagnostic}");
+                        // Logged inside the lane's scope: the logger names the invocation.
+                        log::warn!("{diagnostic}");
                         l.outbox = Outbox::Error(diagnostic);
                         HandlerOutcome::Failed
                     }
