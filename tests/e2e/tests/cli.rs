@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{emulator_program, http_invoke, workspace_root};
+use common::{emulator_program, fails_once_script, http_invoke, workspace_root};
 
 /// The bash fixture, relative to the workspace root.
 const FIXTURE: &str = "./tests/e2e/fixtures/bash-bootstrap.sh";
@@ -302,25 +302,7 @@ impl Server {
 fn server_mode_restarted_function_answers_and_each_invocation_is_logged() {
     let dir = scratch_dir("restart");
     let marker = dir.join("fixed");
-    let script = dir.join("fails-once.sh");
-    std::fs::write(
-        &script,
-        format!(
-            r#"#!/bin/sh
-if [ ! -e '{marker}' ]; then
-  touch '{marker}'
-  curl -sS -X POST "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error" \
-    -H 'Lambda-Runtime-Function-Error-Type: Function.SetupError' \
-    --data-binary '{{"errorType":"Function.SetupError","errorMessage":"setup failed"}}' >/dev/null
-  exit 1
-fi
-exec bash '{fixture}'
-"#,
-            marker = marker.display(),
-            fixture = workspace_root().join(FIXTURE).display(),
-        ),
-    )
-    .unwrap();
+    fails_once_script(&dir, &marker);
     let mut command = Command::new(emulator_program());
     command.args(["-q", "--", "sh", "fails-once.sh"]);
     let server = Server::start(command, &dir);

@@ -3,10 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Conn, bash_bootstrap, http_invoke};
+use common::{Conn, fails_once_script, http_invoke};
 use lambda_emulator::{Emulator, Options, Outcome};
 
 const RIE_PATH: &str = "/2015-03-31/functions/function/invocations";
@@ -19,34 +19,6 @@ fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// A function that fails setup (posts `/init/error` with `Function.SetupError`, exits 1) on
-/// its first run, creating `marker`; once `marker` exists it is the echoing bash
-/// bootstrap: the "fixed" function.
-pub fn fails_once_script(dir: &Path, marker: &Path) -> PathBuf {
-    let script = dir.join("fails-once.sh");
-    std::fs::write(
-        &script,
-        format!(
-            r#"#!/bin/sh
-if [ ! -e '{marker}' ]; then
-  echo "fails-once: setup failed" >&2
-  # Before the post: the emulator stops the process as soon as it reports the error.
-  touch '{marker}'
-  curl -sS -X POST "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error" \
-    -H 'Lambda-Runtime-Function-Error-Type: Function.SetupError' \
-    --data-binary '{{"errorType":"Function.SetupError","errorMessage":"setup failed"}}' >/dev/null
-  exit 1
-fi
-exec bash '{bootstrap}'
-"#,
-            marker = marker.display(),
-            bootstrap = bash_bootstrap(),
-        ),
-    )
-    .unwrap();
-    script
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

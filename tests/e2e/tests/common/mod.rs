@@ -134,6 +134,34 @@ pub fn bash_bootstrap() -> String {
     format!("{}/fixtures/bash-bootstrap.sh", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A function that fails setup (posts `/init/error` with `Function.SetupError`, exits 1) on
+/// its first run, creating `marker`; once `marker` exists it is the echoing bash
+/// bootstrap: the "fixed" function.
+pub fn fails_once_script(dir: &Path, marker: &Path) -> PathBuf {
+    let script = dir.join("fails-once.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+if [ ! -e '{marker}' ]; then
+  echo "fails-once: setup failed" >&2
+  # Before the post: the emulator stops the process as soon as it reports the error.
+  touch '{marker}'
+  curl -sS -X POST "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error" \
+    -H 'Lambda-Runtime-Function-Error-Type: Function.SetupError' \
+    --data-binary '{{"errorType":"Function.SetupError","errorMessage":"setup failed"}}' >/dev/null
+  exit 1
+fi
+exec bash '{bootstrap}'
+"#,
+            marker = marker.display(),
+            bootstrap = bash_bootstrap(),
+        ),
+    )
+    .unwrap();
+    script
+}
+
 /// Options for the bash bootstrap with a generous timeout.
 pub fn bash(mode: &str) -> Options {
     Options::new([bash_bootstrap()])
