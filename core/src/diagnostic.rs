@@ -102,11 +102,7 @@ impl Diagnostic {
 
     /// The diagnostic for a handler panic with the given panic payload.
     pub fn panic(payload: &(dyn core::any::Any + Send)) -> Self {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic with a non-string payload".to_string());
+        let msg = panic_message(payload).unwrap_or("panic with a non-string payload");
         Self::new(ErrorType::PANIC, format!("the handler panicked: {msg}"))
     }
 
@@ -163,6 +159,14 @@ impl Diagnostic {
         // Serialising strings and a list of strings into a Vec cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
+}
+
+/// The message of a panic whose payload is a string (`panic!` with a message), if it is one.
+pub(crate) fn panic_message(payload: &(dyn core::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 fn timeout_message(deadline: Deadline, margin_ms: u64, budget_ms: u64) -> String {

@@ -171,12 +171,8 @@ impl LambdaLogger {
 
     /// The panic hook in JSON mode: one line, written whole.
     fn write_panic(&self, info: &std::panic::PanicHookInfo<'_>) {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("Box<dyn Any>");
+        // What Rust's own hook says for a payload that is not a string.
+        let message = crate::diagnostic::panic_message(info.payload()).unwrap_or("Box<dyn Any>");
         let location = info
             .location()
             .map(|l| std::format!("{}:{}:{}", l.file(), l.line(), l.column()))
