@@ -6,7 +6,14 @@
 //! cargo run --release -p lambda-bench --bin bench                # full run (a few minutes)
 //! cargo run --release -p lambda-bench --bin bench -- --quick     # CI-sized
 //! cargo run --release -p lambda-bench --bin bench -- --callgrind # instructions per invocation
+//! cargo run --release -p lambda-bench --bin bench -- --log       # + what a log line costs
 //! ```
+//!
+//! `--log` adds the echo that logs one record per invocation (`echo-log-tokio`, `echo-log-smol`
+//! of the examples) in four rows per adapter: no record (the baseline, same binary), one INFO
+//! line as text, one as JSON (`AWS_LAMBDA_LOG_FORMAT=JSON`), one DEBUG record at level INFO
+//! (filtered out). Their stderr goes to a pipe that a bench thread drains and counts lines on
+//! (`--log-sink null`: /dev/null), and a table compares each row with its no-record row.
 //!
 //! It builds the functions first (`cargo build --release` of the examples' echo bins, and of the
 //! own workspaces `tests/bench/floor` (the floor) and `tests/bench/official` (the official
@@ -91,6 +98,24 @@ struct Cli {
     /// With --callgrind: the 256 KiB invocations of the third run.
     #[arg(long, default_value_t = 20)]
     callgrind_large: u64,
+    /// Also run the echo that logs one record per invocation (`echo-log-tokio`, `echo-log-smol`):
+    /// no record, one INFO line as text, one INFO line as JSON, one DEBUG record at level INFO
+    /// (filtered out); with a table of what a line costs against the same binary logging none.
+    #[arg(long)]
+    log: bool,
+    /// With --log: where the function's stderr goes. `pipe` = a pipe that a thread of the
+    /// bench drains (counting lines), as Lambda's log pipe; `null` = /dev/null.
+    #[arg(long, value_enum, default_value_t = LogSink::Pipe)]
+    log_sink: LogSink,
+}
+
+/// Where the stderr of a function that logs goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogSink {
+    /// A pipe drained by a thread of the bench (lines and bytes counted).
+    Pipe,
+    /// `/dev/null`.
+    Null,
 }
 
 /// The event sizes, in the order each run goes through them.
@@ -104,7 +129,39 @@ struct Function {
     slug: &'static str,
     program: PathBuf,
     args: Vec<&'static str>,
+    /// Set in its environment besides the Lambda variables.
+    env: Vec<(&'static str, &'static str)>,
+    /// Its stderr: `None` = inherited (the function writes nothing); otherwise where its log
+    /// lines go.
+    log_sink: Option<LogSink>,
 }
+
+/// One log row of `--log`: (name suffix, slug suffix, the binary's argument, environment).
+type LogMode = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The log rows of `--log`. The level is the default, INFO.
+const LOG_MODES: [LogMode; 4] = [
+    ("no record", "none", "none", &[]),
+    ("INFO line, text", "text", "info", &[]),
+    (
+        "INFO line, JSON",
+        "json",
+        "info",
+        &[("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+    ),
+    ("DEBUG record at INFO", "debug", "debug", &[]),
+];
+
+/// `--log`'s binaries and the plain echo each is compared with.
+const LOG_BINS: [(&str, &str); 2] = [
+    ("echo-log-tokio", "echo-tokio"),
+    ("echo-log-smol", "echo-smol"),
+];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -143,6 +200,11 @@ fn run(cli: &Cli) -> io::Result<bool> {
         let mut example_args = vec!["build", "--release", "-p", "examples"];
         for bin in ["echo-tokio", "echo-smol", "custom-executor"] {
             if wanted(bin) {
+                example_args.extend(["--bin", bin]);
+            }
+        }
+        for (bin, _) in LOG_BINS {
+            if cli.log && LOG_MODES.iter().any(|m| wanted(&log_name(bin, m.0))) {
                 example_args.extend(["--bin", bin]);
             }
         }
@@ -208,38 +270,65 @@ fn run(cli: &Cli) -> io::Result<bool> {
             slug: "floor",
             program: floor_bin.clone(),
             args: vec![],
+            env: vec![],
+            log_sink: None,
         },
         Function {
             name: "floor+JSON",
             slug: "floor-json",
             program: floor_bin,
             args: vec!["--json"],
+            env: vec![],
+            log_sink: None,
         },
         Function {
             name: "official (lambda_runtime)",
             slug: "official",
             program: own_release(&official_dir).join("echo-official"),
             args: vec![],
+            env: vec![],
+            log_sink: None,
         },
         Function {
             name: "echo-tokio",
             slug: "echo-tokio",
             program: release.join("echo-tokio"),
             args: vec![],
+            env: vec![],
+            log_sink: None,
         },
         Function {
             name: "echo-smol",
             slug: "echo-smol",
             program: release.join("echo-smol"),
             args: vec![],
+            env: vec![],
+            log_sink: None,
         },
         Function {
             name: "custom-executor",
             slug: "custom-executor",
             program: release.join("custom-executor"),
             args: vec![],
+            env: vec![],
+            log_sink: None,
         },
     ];
+    let mut all = all;
+    if cli.log {
+        for (bin, _) in LOG_BINS {
+            for (what, slug, arg, env) in LOG_MODES {
+                all.push(Function {
+                    name: Box::leak(log_name(bin, what).into_boxed_str()),
+                    slug: Box::leak(format!("{bin}-{slug}").into_boxed_str()),
+                    program: release.join(bin),
+                    args: vec![arg],
+                    env: env.to_vec(),
+                    log_sink: Some(cli.log_sink),
+                });
+            }
+        }
+    }
     let functions: Vec<Function> = all.into_iter().filter(|f| wanted(f.name)).collect();
     for f in &functions {
         if !f.program.exists() {
@@ -299,6 +388,11 @@ fn run(cli: &Cli) -> io::Result<bool> {
     };
     let ok = report.print(pinned, rounds, seconds, elapsed, &build_secs, &events);
     Ok(ok)
+}
+
+/// The name of `--log`'s row for `bin` logging `what`.
+fn log_name(bin: &str, what: &str) -> String {
+    format!("{bin} ({what})")
 }
 
 /// Where the function and the load generator run.
@@ -422,6 +516,10 @@ struct RunResult {
     wrong: u64,
     /// Correct responses whose bytes differed from the canonical form (semantic match).
     reordered: u64,
+    /// With a drained stderr pipe: the lines and bytes the function wrote, and its first line.
+    stderr_lines: u64,
+    stderr_bytes: u64,
+    stderr_first: String,
 }
 
 /// State shared by the generator's connection threads and the main thread for one spawn.
@@ -487,9 +585,14 @@ fn run_function(
         .env("AWS_REGION", "us-east-1")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("_HANDLER", "bootstrap")
+        .envs(f.env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .stderr(match f.log_sink {
+            None => Stdio::inherit(),
+            Some(LogSink::Null) => Stdio::null(),
+            Some(LogSink::Pipe) => Stdio::piped(),
+        });
     let run = Arc::new(Run {
         plan: plan.to_vec(),
         events: Arc::clone(events),
@@ -513,6 +616,11 @@ fn run_function(
     }
     let mut child = child?;
     *run.child_pid.lock().expect("lock") = Some(child.id());
+    // Drained on the generator's CPU, as Lambda's log pipe is read by another process.
+    let drain = child
+        .stderr
+        .take()
+        .map(|stderr| std::thread::spawn(move || drain_stderr(stderr)));
 
     let budget = Duration::from_secs(if callgrind_out.is_some() { 900 } else { 60 })
         + plan.iter().map(|p| p.duration * 10).sum::<Duration>();
@@ -523,6 +631,7 @@ fn run_function(
     }
     let _ = child.kill();
     let _ = child.wait();
+    let drained = drain.and_then(|d| d.join().ok()).unwrap_or_default();
     run.stop.store(true, Ordering::SeqCst);
     let _ = TcpStream::connect(addr);
     let _ = acceptor.join();
@@ -535,11 +644,38 @@ fn run_function(
     result.connections = state.connections;
     result.invocations = state.next_id;
     result.lost = state.status.iter().filter(|s| s.0 == 1).count() as u64;
+    (
+        result.stderr_lines,
+        result.stderr_bytes,
+        result.stderr_first,
+    ) = drained;
     if let Err(why) = outcome {
         eprintln!("bench: {}: {why}", f.name);
         result.lost += 1;
     }
     Ok(result)
+}
+
+/// Reads `stderr` to its end: (lines, bytes, the first line).
+fn drain_stderr(mut stderr: std::process::ChildStderr) -> (u64, u64, String) {
+    let mut buf = vec![0; 64 * 1024];
+    let (mut lines, mut bytes) = (0, 0);
+    let mut first = Vec::new();
+    let mut first_done = false;
+    while let Ok(n) = stderr.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        bytes += n as u64;
+        if !first_done {
+            let end = chunk.iter().position(|&b| b == b'\n');
+            first.extend_from_slice(&chunk[..end.unwrap_or(n)]);
+            first_done = end.is_some() || first.len() >= 400;
+        }
+    }
+    (lines, bytes, String::from_utf8_lossy(&first).into_owned())
 }
 
 /// Sends SIGTERM and waits up to `grace` for `child` to exit.
@@ -578,8 +714,10 @@ fn run_callgrind(
     let mut clean = true;
     // Per function: (Ir of N₁ small, Ir of N₂ small, Ir of N₁ small + L large).
     let mut totals = Vec::new();
+    // Per function: the stderr lines per 64 B invocation (longer run − shorter run), if drained.
+    let mut stderr = Vec::new();
     for f in functions {
-        let mut ir = |tag: &str, plan: &[Phase]| -> io::Result<Option<u64>> {
+        let mut ir = |tag: &str, plan: &[Phase]| -> io::Result<(Option<u64>, u64)> {
             let out = dir.join(format!("{}-{tag}.out", f.slug));
             let _ = std::fs::remove_file(&out);
             eprintln!("bench: callgrind: {} ({tag})", f.name);
@@ -592,16 +730,20 @@ fn run_callgrind(
                 );
                 clean = false;
             }
-            Ok(callgrind_total(&out))
+            Ok((callgrind_total(&out), r.stderr_lines))
         };
-        let a = ir("short", &[phase(0, n1)])?;
-        let b = ir("long", &[phase(0, n2)])?;
-        let c = if large > 0 {
-            ir("large", &[phase(0, n1), phase(1, large)])?
+        let (a, a_lines) = ir("short", &[phase(0, n1)])?;
+        let (b, b_lines) = ir("long", &[phase(0, n2)])?;
+        let c = if large > 0 && f.log_sink.is_none() {
+            ir("large", &[phase(0, n1), phase(1, large)])?.0
         } else {
             None
         };
         totals.push((a, b, c));
+        stderr.push(
+            (f.log_sink == Some(LogSink::Pipe))
+                .then(|| b_lines.saturating_sub(a_lines) as f64 / (n2 - n1) as f64),
+        );
     }
     let small = |i: usize| -> Option<f64> {
         let (a, b, _) = totals[i];
@@ -650,6 +792,41 @@ fn run_callgrind(
             ratio(big(i), floor_json.and_then(big)),
             count(start),
         );
+    }
+    if functions.iter().any(|f| f.log_sink.is_some()) {
+        let _ = writeln!(o, "\n### Log lines (callgrind)\n");
+        let _ = writeln!(
+            o,
+            "Ir per 64 B invocation minus the same binary's with no record (the record's cost), and minus \
+             the plain echo's of the same adapter. The write itself is a syscall: its kernel side is not counted."
+        );
+        let _ = writeln!(
+            o,
+            "\n| function | Ir / 64 B invocation | Δ no record | Δ plain echo | stderr lines/inv |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|");
+        let delta = |x: Option<f64>, base: Option<f64>| {
+            x.zip(base)
+                .map_or("–".into(), |(x, b)| format!("{:+.0}", x - b))
+        };
+        for (bin, plain) in LOG_BINS {
+            let none = find(&log_name(bin, LOG_MODES[0].0));
+            let plain = functions.iter().position(|f| f.name == plain);
+            for (what, ..) in LOG_MODES {
+                let Some(i) = find(&log_name(bin, what)) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} |",
+                    functions[i].name,
+                    count(small(i)),
+                    delta(small(i), none.and_then(small)),
+                    delta(small(i), plain.and_then(small)),
+                    stderr[i].map_or("–".into(), |l| format!("{l:.3}")),
+                );
+            }
+        }
     }
     if !clean {
         let _ = writeln!(
@@ -1262,6 +1439,8 @@ impl Report<'_> {
             "\nResponses that matched only semantically (key order or formatting differed): {reordered}."
         );
 
+        self.print_log(&mut o);
+
         // Targets.
         let _ = writeln!(o, "\n### Targets\n");
         let _ = writeln!(o, "| function | target | measured | met |");
@@ -1371,6 +1550,82 @@ impl Report<'_> {
         }
         print!("{o}");
         clean
+    }
+}
+
+impl Report<'_> {
+    /// `--log`'s table: each log row against the same binary logging no record.
+    fn print_log(&self, o: &mut String) {
+        if !self.functions.iter().any(|f| f.log_sink.is_some()) {
+            return;
+        }
+        let sink = match self.functions.iter().find_map(|f| f.log_sink) {
+            Some(LogSink::Pipe) => "a pipe drained by a thread of the bench (on its CPU)",
+            _ => "/dev/null",
+        };
+        let _ = writeln!(o, "\n### Log lines, 64 B events\n");
+        let _ = writeln!(
+            o,
+            "One record per invocation, against the same binary logging none; the function's stderr is {sink}. \
+             Δ fn CPU = its CPU per invocation minus the no-record row's."
+        );
+        let _ = writeln!(
+            o,
+            "\n| function | inv/s | × no record | × plain echo | fn CPU µs/inv | Δ fn CPU µs/inv | stderr lines/inv | bytes/line |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let mut samples = Vec::new();
+        for (bin, plain) in LOG_BINS {
+            let none = self.index(&log_name(bin, LOG_MODES[0].0));
+            let plain = self.functions.iter().position(|f| f.name == plain);
+            let rate = |j: Option<usize>| j.and_then(|j| self.per_sec(j, 0)).map(|s| s.0);
+            let cpu = |j: Option<usize>| {
+                j.and_then(|j| self.field(j, 0, |r| &r.fn_cpu_us))
+                    .map(|s| s.0)
+            };
+            for (what, ..) in LOG_MODES {
+                let Some(i) = self.index(&log_name(bin, what)) else {
+                    continue;
+                };
+                let rs = &self.results[i];
+                let lines: u64 = rs.iter().map(|r| r.stderr_lines).sum();
+                let bytes: u64 = rs.iter().map(|r| r.stderr_bytes).sum();
+                let invocations: u64 = rs.iter().map(|r| r.invocations).sum();
+                let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) if b > 0.0 => format!("{:.3}×", a / b),
+                    _ => "–".into(),
+                };
+                let piped = self.functions[i].log_sink == Some(LogSink::Pipe);
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                    self.functions[i].name,
+                    rate(Some(i)).map_or("–".into(), fmt_rate),
+                    ratio(rate(Some(i)), rate(none)),
+                    ratio(rate(Some(i)), rate(plain)),
+                    cpu(Some(i)).map_or("–".into(), |c| format!("{c:.2}")),
+                    cpu(Some(i))
+                        .zip(cpu(none))
+                        .map_or("–".into(), |(a, b)| format!("{:+.2}", a - b)),
+                    if piped && invocations > 0 {
+                        format!("{:.3}", lines as f64 / invocations as f64)
+                    } else {
+                        "–".into()
+                    },
+                    if piped && lines > 0 {
+                        format!("{:.0}", bytes as f64 / lines as f64)
+                    } else {
+                        "–".into()
+                    },
+                );
+                if let Some(r) = rs.iter().find(|r| !r.stderr_first.is_empty()) {
+                    samples.push((self.functions[i].name, r.stderr_first.clone()));
+                }
+            }
+        }
+        for (name, line) in samples {
+            let _ = writeln!(o, "\n{name}, first line:\n\n```text\n{line}\n```");
+        }
     }
 }
 
