@@ -46,6 +46,8 @@
 //! - [`wire`]: Runtime API request heads out, response heads and bodies in (on `httparse`), one
 //!   file per concern, the header names in [`wire::header`];
 //! - [`lifecycle`]: the state machine, its tables and [`lifecycle::Misuse`];
+//! - [`extension`]: the Extensions and Telemetry APIs (requests, an extension's state machine;
+//!   with `alloc`, the responses, events and telemetry records);
 //! - with `alloc`: [`Config`], [`Context`], [`Diagnostic`], [`Runner`] and the other entry forms
 //!   ([`runner::Handler`]), the [`driver`] (its loop in `mod.rs`, exchanges with the Runtime API
 //!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`];
@@ -78,6 +80,7 @@ pub mod driver;
 pub mod error_type;
 #[cfg(feature = "alloc")]
 pub mod event;
+pub mod extension;
 pub mod id;
 pub mod lifecycle;
 #[cfg(feature = "std")]

@@ -1,0 +1,30 @@
+//! The Extensions API and the Telemetry API, sans-IO like the [`lifecycle`](crate::lifecycle).
+//!
+//! An extension registers (`POST /2020-01-01/extension/register`), may subscribe to the
+//! Telemetry API during init (`PUT /2022-07-01/telemetry`), then loops on
+//! `GET /2020-01-01/extension/event/next`; it reports failures on `init/error` (before its first
+//! `event/next`) or `exit/error` (after it).
+//!
+//! - [`Request`] writes those requests into a caller's buffer, allocation-free; responses are
+//!   read with the Runtime API's own [`parse_head`](crate::wire::parse_head) and
+//!   [`BodyDecoder`](crate::wire::BodyDecoder), at the same [`Endpoint`](crate::wire::Endpoint)
+//!   (`AWS_LAMBDA_RUNTIME_API`).
+//! - Names, identifiers and error types are bounded and validated ([`ExtensionName`],
+//!   [`ExtensionId`], [`ExtensionErrorType`]); the `Lambda-Extension-*` header names are in
+//!   [`header`].
+
+pub mod header;
+mod name;
+mod request;
+
+pub use name::{
+    EventType, Events, ExtensionErrorType, ExtensionId, ExtensionName, Kind, MAX_ERROR_TYPE_LEN,
+    MAX_IDENTIFIER_LEN, MAX_NAME_LEN, NameError, ProtocolError,
+};
+pub use request::{Request, RequestKind};
+
+/// The Extensions API version path segment (after the endpoint's prefix).
+pub const EXTENSION_API_VERSION: &str = "/2020-01-01";
+
+/// The Telemetry API version path segment (after the endpoint's prefix).
+pub const TELEMETRY_API_VERSION: &str = "/2022-07-01";
