@@ -12,10 +12,22 @@
 //! - Names, identifiers and error types are bounded and validated ([`ExtensionName`],
 //!   [`ExtensionId`], [`ExtensionErrorType`]); the `Lambda-Extension-*` header names are in
 //!   [`header`].
+//! - With `alloc`: [`parse_register`], [`parse_event`] ([`Event`]: INVOKE, SHUTDOWN, or an
+//!   unknown event kept as it came) and [`check_status`] read the responses, failing with an
+//!   [`ApiError`] that carries the status and the body's `errorType`/`errorMessage`, or names
+//!   what is wrong with a body; [`ErrorReport`] is the body of `init/error` and `exit/error`.
 
+#[cfg(feature = "alloc")]
+mod event;
 pub mod header;
 mod name;
 mod request;
+
+#[cfg(feature = "alloc")]
+pub use event::{
+    ApiError, ErrorReport, Event, InvokeEvent, RegisterResponse, Registration, ShutdownEvent,
+    ShutdownReason, Tracing, check_status, parse_event, parse_register,
+};
 
 pub use name::{
     EventType, Events, ExtensionErrorType, ExtensionId, ExtensionName, Kind, MAX_ERROR_TYPE_LEN,
