@@ -114,7 +114,7 @@ fn json_header<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     let value = head.header(name).filter(|v| !v.is_empty())?;
     serde_json::from_slice(value)
-        .map_err(|e| log::warn!("[{id}] ignoring malformed {name}: {e}"))
+        .map_err(|e| log::warn!(requestId = id; "ignoring malformed {name}: {e}"))
         .ok()
 }
 

@@ -11,10 +11,18 @@
 //! {"timestamp":"2026-12-02T10:00:00.123Z","level":"INFO","message":"saved","requestId":"8476a536-e9f4-11e8-9739-2dfe598c3fcd","traceId":"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700","order":17}
 //! ```
 //!
-//! Lines written outside an invocation (setup, the watchdog's thread) carry no request id.
+//! Lines written outside an invocation (setup, between invocations) carry no request id.
 //! `traceId` and `tenantId` appear when the invocation has them; a record's key-values (the `log`
 //! crate's `kv`) follow, in JSON as keys of their own (numbers and booleans as such, everything
 //! else as a string; a key named like one of the fixed ones is dropped), in text as `key=value`.
+//!
+//! A record can name its invocation itself with a `requestId` key-value (and `traceId`,
+//! `tenantId`): it then belongs to that invocation whatever is current, with the current one's
+//! other ids only if it is the same. The runtime does so on every line it writes about an
+//! invocation, so that a logger of the user's own sees the id too. Its error reports also carry
+//! `errorType`, `errorMessage` and `stackTrace` (lines, as a string), which JSON lines write as
+//! keys of their own (`stackTrace` as an array of lines, left out when empty) and text lines
+//! leave out: their message says the same.
 //!
 //! # Which invocation a line belongs to
 //!
@@ -23,6 +31,8 @@
 //! while it polls the lane (and while it logs about it). A future that the handler spawns on its
 //! executor is polled outside that scope; to keep the id, enter an [`InvocationScope`] around each
 //! of its polls (a scope held across an `.await` would also mark the futures polled meanwhile).
+//! The watchdog's thread enters the invocation's scope when it reports it (a handler that
+//! blocks its thread, running out of memory, shutdown) and writes its buffered lines then.
 //!
 //! # Writing
 //!
@@ -31,12 +41,13 @@
 //! and a message whose `Display` fails is written as far as it got (text) or as `null` (JSON).
 
 use core::fmt::{self, Write as _};
+use std::borrow::Cow;
 use std::boxed::Box;
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::marker::PhantomData;
-use std::rc::Rc;
 use std::string::String;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::vec::Vec;
 
 use log::kv::{self, Key, Value, VisitSource, VisitValue};
@@ -154,18 +165,14 @@ impl LambdaLogger {
                 .as_ref()
                 .and_then(|c| c.as_deref())
             {
-                json_ids(&mut buf, c);
+                json_ids(&mut buf, &c.ids());
             }
         });
         json_field(&mut buf, "errorType", crate::error_type::ErrorType::PANIC);
         json_field(&mut buf, "errorMessage", message);
-        buf.extend_from_slice(br#","stackTrace":["#);
-        json_str(&mut buf, location);
-        for frame in backtrace.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            buf.push(b',');
-            json_str(&mut buf, frame);
-        }
-        buf.extend_from_slice(b"]}\n");
+        buf.extend_from_slice(br#","stackTrace":"#);
+        json_lines(&mut buf, &std::format!("{location}\n{backtrace}"));
+        buf.extend_from_slice(b"}\n");
         buf
     }
 
@@ -195,13 +202,28 @@ impl LambdaLogger {
 
     /// Appends the line for `record` at `now` (with its newline) to `buf`.
     fn format_line(&self, record: &Record<'_>, now: EpochMillis, buf: &mut Vec<u8>) {
+        let buffered = record.level() > self.level;
+        let mut line = |ids: Option<LineIds<'_>>| match self.format {
+            LogFormat::Json => json_line(record, now, ids, buffered, buf),
+            _ => text_line(record, now, ids, buffered, buf),
+        };
+        let kvs = record.key_values();
+        let named = kv_str(kvs, "requestId");
         let _ = CURRENT.try_with(|current| {
             let current = current.try_borrow().ok();
             let current = current.as_ref().and_then(|c| c.as_deref());
-            let buffered = record.level() > self.level;
-            match self.format {
-                LogFormat::Json => json_line(record, now, current, buffered, buf),
-                _ => text_line(record, now, current, buffered, buf),
+            match (named, current) {
+                // The record names its invocation itself: the current one's other ids apply
+                // only if it is the same.
+                (Some(named), current) if current.is_none_or(|c| c.request_id != *named) => {
+                    let (trace_id, tenant_id) = (kv_str(kvs, "traceId"), kv_str(kvs, "tenantId"));
+                    line(Some(LineIds {
+                        request_id: &named,
+                        trace_id: trace_id.as_deref().unwrap_or_default(),
+                        tenant_id: tenant_id.as_deref().unwrap_or_default(),
+                    }));
+                }
+                (_, current) => line(current.map(InvocationIds::ids)),
             }
         });
         if buf.last() != Some(&b'\n') {
@@ -282,7 +304,8 @@ impl fmt::Debug for LambdaLogger {
 }
 
 /// The ids a line logged for an invocation names: made once per invocation and shared by every
-/// poll of its handler ([`InvocationScope::enter`] only counts a reference).
+/// poll of its handler ([`InvocationScope::enter`] only counts a reference), and by the
+/// watchdog's thread when it reports the invocation.
 #[derive(Debug, Default)]
 pub struct InvocationIds {
     request_id: String,
@@ -291,7 +314,15 @@ pub struct InvocationIds {
     /// Empty when the invocation has none.
     tenant_id: String,
     /// Lines below the level, kept until the invocation ends ([`end_invocation`]).
-    buffered: RefCell<Buffered>,
+    buffered: Mutex<Buffered>,
+}
+
+/// The ids one line names; an empty trace or tenant id is left out.
+#[derive(Clone, Copy)]
+struct LineIds<'a> {
+    request_id: &'a str,
+    trace_id: &'a str,
+    tenant_id: &'a str,
 }
 
 /// An invocation's buffered lines, and how many older ones the bound dropped.
@@ -303,7 +334,7 @@ struct Buffered {
 
 impl InvocationIds {
     /// The ids of the invocation `request_id`, with its trace and tenant ids if it has them.
-    pub fn new(request_id: &str, trace_id: Option<&str>, tenant_id: Option<&str>) -> Rc<Self> {
+    pub fn new(request_id: &str, trace_id: Option<&str>, tenant_id: Option<&str>) -> Arc<Self> {
         let mut ids = None;
         Self::renew(&mut ids, request_id, trace_id, tenant_id);
         ids.unwrap_or_default()
@@ -312,45 +343,60 @@ impl InvocationIds {
     /// Sets `ids` to these ids, rewriting the ones it holds in place (no allocation once their
     /// strings have grown) when no scope holds them any more.
     pub fn renew(
-        ids: &mut Option<Rc<Self>>,
+        ids: &mut Option<Arc<Self>>,
         request_id: &str,
         trace_id: Option<&str>,
         tenant_id: Option<&str>,
     ) {
-        let mut rc = ids.take().unwrap_or_default();
-        if Rc::get_mut(&mut rc).is_none() {
-            rc = Rc::default();
+        let mut arc = ids.take().unwrap_or_default();
+        if Arc::get_mut(&mut arc).is_none() {
+            arc = Arc::default();
         }
-        if let Some(i) = Rc::get_mut(&mut rc) {
+        if let Some(i) = Arc::get_mut(&mut arc) {
             replace(&mut i.request_id, request_id);
             replace(&mut i.trace_id, trace_id.unwrap_or_default());
             replace(&mut i.tenant_id, tenant_id.unwrap_or_default());
-            let buffered = i.buffered.get_mut();
+            let buffered = i.buffered.get_mut().unwrap_or_else(PoisonError::into_inner);
             buffered.lines.clear();
             buffered.dropped = 0;
         }
-        *ids = Some(rc);
+        *ids = Some(arc);
+    }
+
+    /// The invocation's request id.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    fn ids(&self) -> LineIds<'_> {
+        LineIds {
+            request_id: &self.request_id,
+            trace_id: &self.trace_id,
+            tenant_id: &self.tenant_id,
+        }
+    }
+
+    fn buffered(&self) -> std::sync::MutexGuard<'_, Buffered> {
+        self.buffered.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Keeps `line` for a failure, dropping the oldest beyond `bound` lines.
     fn keep(&self, line: Vec<u8>, bound: usize) {
-        if let Ok(mut b) = self.buffered.try_borrow_mut() {
-            if b.lines.len() >= bound {
-                b.lines.pop_front();
-                b.dropped += 1;
-            }
-            b.lines.push_back(line);
+        let mut b = self.buffered();
+        if b.lines.len() >= bound {
+            b.lines.pop_front();
+            b.dropped += 1;
         }
+        b.lines.push_back(line);
     }
 }
 
 /// The invocation of `ids` ended: if it `failed` (an error, a panic, a timeout, a rejected
-/// event), its buffered lines are written in order, after a line saying how many older ones the
-/// bound dropped, if any; otherwise they are dropped.
-pub fn end_invocation(ids: &Rc<InvocationIds>, failed: bool) {
-    let Ok(mut b) = ids.buffered.try_borrow_mut() else {
-        return;
-    };
+/// event, running out of memory), its buffered lines are written in order, after a line saying
+/// how many older ones the bound dropped, if any; otherwise they are dropped. The lines are
+/// taken out: a second call writes nothing.
+pub fn end_invocation(ids: &Arc<InvocationIds>, failed: bool) {
+    let mut b = ids.buffered();
     let (lines, dropped) = (
         core::mem::take(&mut b.lines),
         core::mem::take(&mut b.dropped),
@@ -384,14 +430,14 @@ fn in_invocation() -> bool {
 #[derive(Debug)]
 pub struct InvocationScope {
     /// The invocation that was current before, made current again when the scope ends.
-    previous: Option<Rc<InvocationIds>>,
+    previous: Option<Arc<InvocationIds>>,
     /// Thread-bound: the current invocation is per thread.
     _thread: PhantomData<*const ()>,
 }
 
 impl InvocationScope {
     /// Makes the invocation of `ids` current.
-    pub fn enter(ids: &Rc<InvocationIds>) -> Self {
+    pub fn enter(ids: &Arc<InvocationIds>) -> Self {
         let previous = CURRENT
             .try_with(|current| {
                 current
@@ -424,7 +470,7 @@ const MAX_KEPT_BUFFER: usize = 64 << 10;
 
 std::thread_local! {
     /// The invocation whose code runs on this thread, if any.
-    static CURRENT: RefCell<Option<Rc<InvocationIds>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Arc<InvocationIds>>> = const { RefCell::new(None) };
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -433,11 +479,12 @@ fn replace(s: &mut String, with: &str) {
     s.push_str(with);
 }
 
-/// `{timestamp} {LEVEL} [{requestId}] {message}` and ` key=value` per key-value.
+/// `{timestamp} {LEVEL} [{requestId}] {message}` and ` key=value` per key-value (but those of
+/// [`ID_KEYS`] and [`ERROR_KEYS`]).
 fn text_line(
     record: &Record<'_>,
     now: EpochMillis,
-    current: Option<&InvocationIds>,
+    ids: Option<LineIds<'_>>,
     buffered: bool,
     buf: &mut Vec<u8>,
 ) {
@@ -445,8 +492,8 @@ fn text_line(
         buf,
         format_args!("{} {} ", now.utc(), record.level().as_str()),
     );
-    if let Some(c) = current {
-        put(buf, format_args!("[{}] ", c.request_id));
+    if let Some(ids) = ids {
+        put(buf, format_args!("[{}] ", ids.request_id));
     }
     if buffered {
         buf.extend_from_slice(b"(buffered) ");
@@ -459,7 +506,7 @@ fn text_line(
 fn json_line(
     record: &Record<'_>,
     now: EpochMillis,
-    current: Option<&InvocationIds>,
+    ids: Option<LineIds<'_>>,
     buffered: bool,
     buf: &mut Vec<u8>,
 ) {
@@ -472,8 +519,8 @@ fn json_line(
         ),
     );
     json_display(buf, record.args());
-    if let Some(c) = current {
-        json_ids(buf, c);
+    if let Some(ids) = ids {
+        json_ids(buf, &ids);
     }
     if buffered {
         buf.extend_from_slice(br#","buffered":true"#);
@@ -483,17 +530,39 @@ fn json_line(
 }
 
 /// `requestId`, and `traceId` and `tenantId` when the invocation has them.
-fn json_ids(buf: &mut Vec<u8>, ids: &InvocationIds) {
-    json_field(buf, "requestId", &ids.request_id);
+fn json_ids(buf: &mut Vec<u8>, ids: &LineIds<'_>) {
+    json_field(buf, "requestId", ids.request_id);
     if !ids.trace_id.is_empty() {
-        json_field(buf, "traceId", &ids.trace_id);
+        json_field(buf, "traceId", ids.trace_id);
     }
     if !ids.tenant_id.is_empty() {
-        json_field(buf, "tenantId", &ids.tenant_id);
+        json_field(buf, "tenantId", ids.tenant_id);
     }
 }
 
-/// The keys every JSON line may have: a key-value named like one is dropped.
+/// The key-value `key` of a record as a string, if it has one.
+fn kv_str<'a>(kvs: &'a dyn kv::Source, key: &str) -> Option<Cow<'a, str>> {
+    let value = kvs.get(Key::from_str(key))?;
+    Some(match value.to_borrowed_str() {
+        Some(s) => Cow::Borrowed(s),
+        None => {
+            let mut s = String::new();
+            let _ = write!(s, "{value}");
+            Cow::Owned(s)
+        }
+    })
+}
+
+/// The key-values that name the line's invocation: given on a record, they replace the
+/// current invocation's ids.
+const ID_KEYS: [&str; 3] = ["requestId", "traceId", "tenantId"];
+
+/// The key-values of an error report: JSON keys of their own (`stackTrace`'s lines as an
+/// array), left out of text lines, whose message says what they say.
+const ERROR_KEYS: [&str; 3] = ["errorType", "errorMessage", "stackTrace"];
+
+/// The keys every JSON line may have: a key-value named like one is dropped (the id keys are
+/// written as the line's ids).
 const FIXED_KEYS: [&str; 7] = [
     "buffered",
     "timestamp",
@@ -509,6 +578,19 @@ fn json_field(buf: &mut Vec<u8>, key: &str, value: &str) {
     json_str(buf, key);
     buf.push(b':');
     json_str(buf, value);
+}
+
+/// `text`'s non-empty lines, trimmed, as a JSON array of strings.
+fn json_lines(buf: &mut Vec<u8>, text: &str) {
+    buf.push(b'[');
+    let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    for (i, line) in lines.enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        json_str(buf, line);
+    }
+    buf.push(b']');
 }
 
 fn json_str(buf: &mut Vec<u8>, s: &str) {
@@ -561,7 +643,10 @@ struct TextPairs<'b>(&'b mut Vec<u8>);
 
 impl<'kvs> VisitSource<'kvs> for TextPairs<'_> {
     fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), kv::Error> {
-        put(self.0, format_args!(" {key}={value}"));
+        let key = key.as_str();
+        if !ID_KEYS.contains(&key) && !ERROR_KEYS.contains(&key) {
+            put(self.0, format_args!(" {key}={value}"));
+        }
         Ok(())
     }
 }
@@ -570,12 +655,19 @@ struct JsonPairs<'b>(&'b mut Vec<u8>);
 
 impl<'kvs> VisitSource<'kvs> for JsonPairs<'_> {
     fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), kv::Error> {
-        if FIXED_KEYS.contains(&key.as_str()) {
+        let trace = (key.as_str() == "stackTrace")
+            .then(|| value.to_borrowed_str())
+            .flatten();
+        if FIXED_KEYS.contains(&key.as_str()) || trace.is_some_and(|t| t.trim().is_empty()) {
             return Ok(());
         }
         self.0.push(b',');
         json_str(self.0, key.as_str());
         self.0.push(b':');
+        if let Some(trace) = trace {
+            json_lines(self.0, trace);
+            return Ok(());
+        }
         let mark = self.0.len();
         if value.visit(JsonValue(self.0)).is_err() {
             self.0.truncate(mark);
@@ -706,6 +798,78 @@ mod tests {
                 "paid": true,
                 "note": "a \"quote\"",
             })
+        );
+    }
+
+    fn json_of(logger: &LambdaLogger, pairs: &[(&str, Value<'_>)]) -> serde_json::Value {
+        let record = Record::builder()
+            .args(format_args!("m"))
+            .level(log::Level::Error)
+            .key_values(&pairs)
+            .build();
+        serde_json::from_str(&line(logger, &record)).unwrap()
+    }
+
+    #[test]
+    fn a_record_naming_its_request_id_names_that_invocation() {
+        let logger = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
+        let named = [("requestId", Value::from("req-4"))];
+        let v = json_of(&logger, &named);
+        assert_eq!((&v["requestId"], v.get("traceId")), (&"req-4".into(), None));
+        let ids = InvocationIds::new("req-3", Some("Root=1-abc"), Some("t"));
+        let _scope = InvocationScope::enter(&ids);
+        // Another invocation than the current one: none of the current one's ids.
+        let v = json_of(&logger, &named);
+        assert_eq!(v["requestId"], "req-4");
+        assert!(
+            v.get("traceId").is_none() && v.get("tenantId").is_none(),
+            "{v}"
+        );
+        // The current one: its other ids too.
+        let v = json_of(&logger, &[("requestId", Value::from("req-3"))]);
+        assert_eq!(
+            (&v["traceId"], &v["tenantId"]),
+            (&"Root=1-abc".into(), &"t".into())
+        );
+        let text = LambdaLogger::new(LogFormat::Text, LevelFilter::Info);
+        let record = Record::builder()
+            .args(format_args!("m"))
+            .level(log::Level::Warn)
+            .key_values(&named)
+            .build();
+        assert_eq!(
+            line(&text, &record),
+            "2025-12-02T10:00:00.123Z WARN [req-4] m\n"
+        );
+    }
+
+    #[test]
+    fn error_keys_are_json_fields_and_left_out_of_text() {
+        let pairs: [(&str, Value<'_>); 4] = [
+            ("errorType", Value::from("Function.Oops")),
+            ("errorMessage", Value::from("oops")),
+            ("stackTrace", Value::from("caused by: a\n  caused by: b\n")),
+            ("order", Value::from(3u64)),
+        ];
+        let json = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
+        let v = json_of(&json, &pairs);
+        assert_eq!(v["errorType"], "Function.Oops");
+        assert_eq!(v["errorMessage"], "oops");
+        assert_eq!(
+            v["stackTrace"],
+            serde_json::json!(["caused by: a", "caused by: b"])
+        );
+        let no_trace = json_of(&json, &[("stackTrace", Value::from(""))]);
+        assert!(no_trace.get("stackTrace").is_none(), "{no_trace}");
+        let text = LambdaLogger::new(LogFormat::Text, LevelFilter::Info);
+        let record = Record::builder()
+            .args(format_args!("Function.Oops: oops"))
+            .level(log::Level::Warn)
+            .key_values(&pairs)
+            .build();
+        assert_eq!(
+            line(&text, &record),
+            "2025-12-02T10:00:00.123Z WARN Function.Oops: oops order=3\n"
         );
     }
 

@@ -54,6 +54,10 @@ fn debug_lines_are_written_for_failed_invocations_only_in_order_and_bounded() {
     api.push("failed", br#"{"debug":3,"fail":true}"#.to_vec());
     api.push("long", br#"{"debug":15,"fail":true}"#.to_vec());
     api.push("bad-event", br#"{"debug":"not a number"}"#.to_vec());
+    // Succeeds, but the Runtime API refuses its response as too large (call 9: the tenth
+    // request, after four fetches and four posts, then this one's fetch).
+    api.push("refused", br#"{"debug":2}"#.to_vec());
+    api.force_status(9, 413);
     let exec = MemoryExecutor::with_virtual_clock(api.clone());
     let clock = exec.virtual_clock().expect("a virtual clock").clone();
     let config = Config::for_endpoint(api.endpoint());
@@ -62,7 +66,14 @@ fn debug_lines_are_written_for_failed_invocations_only_in_order_and_bounded() {
         driver::run::<_, (), Cmd, Debugging, Value>(&exec, config),
     );
     assert_eq!(exited, None);
-    assert_eq!(api.posts().len(), 4);
+    // The refused response is answered, not recorded; its error report is.
+    let posts = api.posts();
+    assert_eq!(posts.len(), 5);
+    assert_eq!(posts[4].request_id.as_deref(), Some("refused"));
+    assert_eq!(
+        posts[4].error_type.as_deref(),
+        Some("Runtime.ResponseTooLarge")
+    );
 
     let lines = lines.lock().unwrap().clone();
     let parsed: Vec<Value> = lines
@@ -116,4 +127,11 @@ fn debug_lines_are_written_for_failed_invocations_only_in_order_and_bounded() {
     );
     // A rejected event is a failure too (the handler never ran, so nothing was kept).
     assert!(debug(&of("bad-event")).is_empty(), "{all}");
+    // A response refused with 413 makes the invocation fail after its result was posted: its
+    // lines were kept until then.
+    assert_eq!(
+        debug(&of("refused")),
+        ["debug 1 of refused", "debug 2 of refused"],
+        "{all}"
+    );
 }

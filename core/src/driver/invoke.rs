@@ -44,7 +44,8 @@ pub(super) fn decode<Event: DeserializeOwned>(
         Err(e) => {
             // Not the message: it may quote the event.
             log::warn!(
-                "[{id}] event rejected: {:?} error at line {} column {}",
+                requestId = id.as_str(), errorType = ErrorType::INVALID_EVENT;
+                "event rejected: {:?} error at line {} column {}",
                 e.classify(),
                 e.line(),
                 e.column()

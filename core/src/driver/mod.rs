@@ -233,7 +233,7 @@ struct Lane<'a, C> {
     spare_response: Vec<u8>,
     /// The ids of the lane's last invocation, for the log lines written while it runs.
     #[cfg(feature = "std")]
-    log_ids: Option<alloc::rc::Rc<crate::logger::InvocationIds>>,
+    log_ids: Option<Arc<crate::logger::InvocationIds>>,
 }
 
 impl<C> Default for Lane<'_, C> {
@@ -448,7 +448,8 @@ where
                     invocation.request_id.clone(),
                     invocation.invocation_id.clone(),
                 );
-                self.end_invocation(lane, false);
+                // Its buffered lines stay until the next invocation on the lane: a response
+                // refused as too large still makes this one fail.
                 self.start_exchange(lane, Outgoing::Response(ids.0, ids.1, bytes));
             }
             Action::PostError {
@@ -507,6 +508,11 @@ where
             ctx.xray_trace_id.as_deref(),
             ctx.tenant_id.as_deref(),
         );
+        #[cfg(feature = "std")]
+        let _scope = l
+            .log_ids
+            .as_ref()
+            .map(crate::logger::InvocationScope::enter);
         // The machine runs no handler after a failed setup.
         let shared = self
             .shared
@@ -520,7 +526,11 @@ where
             }
         };
         if let Some(dog) = &self.watchdog {
-            dog.arm(lane, invocation, timeout_at, now);
+            #[cfg(feature = "std")]
+            let ids = l.log_ids.clone();
+            #[cfg(not(feature = "std"))]
+            let ids = None;
+            dog.arm(lane, invocation, ids, timeout_at, now);
         }
         let event = LambdaEvent::new(event, config.region.as_str(), ctx);
         let out = core::mem::take(&mut l.spare_response);
@@ -537,7 +547,7 @@ where
             None => ClaimOutcome::Won,
         };
         if let ClaimOutcome::ReportedElsewhere { .. } = outcome {
-            log::debug!("[{}] reported by the watchdog", invocation.request_id);
+            log::debug!(requestId = invocation.request_id.as_str(); "reported by the watchdog");
             self.end_invocation(lane, true);
             let l = &mut self.lanes[lane];
             if let Outbox::Response(bytes) = core::mem::take(&mut l.outbox) {
@@ -609,7 +619,7 @@ where
                     }
                     Err(diagnostic) => {
                         // Logged inside the lane's scope: the logger names the invocation.
-                        log::warn!("{diagnostic}");
+                        log_diagnostic(&id, &diagnostic);
                         l.outbox = Outbox::Error(diagnostic);
                         HandlerOutcome::Failed
                     }
@@ -618,6 +628,19 @@ where
             }
         }
     }
+}
+
+/// A handler's error as a log line: the diagnostic as the message, and, in JSON, its
+/// `errorType`, `errorMessage` and `stackTrace` as keys of their own.
+fn log_diagnostic(id: &RequestId, d: &Diagnostic) {
+    let stack_trace = d.stack_trace.join("\n");
+    log::warn!(
+        requestId = id.as_str(),
+        errorType = d.error_type().as_str(),
+        errorMessage = d.error_message.as_str(),
+        stackTrace = stack_trace.as_str();
+        "{d}"
+    );
 }
 
 /// The lane's invocation, if it has one, as the current one for log lines (see
@@ -646,7 +669,8 @@ impl Watchdog {
     fn new(_: &Config, _: usize, _: Option<ShutdownHook>) -> Option<Self> {
         None
     }
-    fn arm(&self, _: usize, _: &Invocation, _: Option<EpochMillis>, _: EpochMillis) {}
+    fn arm(&self, _: usize, _: &Invocation, _: Option<()>, _: Option<EpochMillis>, _: EpochMillis) {
+    }
     fn claim(&self, _: usize) -> ClaimOutcome {
         ClaimOutcome::Won
     }

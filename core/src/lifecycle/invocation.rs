@@ -37,7 +37,7 @@ impl Invocation {
         let deadline = non_empty(head.header(header::DEADLINE_MS)).and_then(|v| {
             let parsed = parse_decimal(v).map(|ms| Deadline(EpochMillis(ms)));
             if parsed.is_none() {
-                log::warn!("[{request_id}] ignoring unparsable {}", header::DEADLINE_MS);
+                log::warn!(requestId = request_id.as_str(); "ignoring unparsable {}", header::DEADLINE_MS);
             }
             parsed
         });
@@ -55,6 +55,6 @@ fn non_empty(v: Option<&[u8]>) -> Option<&[u8]> {
 }
 
 fn ok_or_log<T>(r: Result<T, RemoteError>, id: &RequestId) -> Option<T> {
-    r.map_err(|e| log::warn!("[{id}] ignoring header: {e}"))
+    r.map_err(|e| log::warn!(requestId = id.as_str(); "ignoring header: {e}"))
         .ok()
 }

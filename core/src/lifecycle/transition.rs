@@ -8,6 +8,7 @@ use super::{
     MAX_ATTEMPTS, MAX_DEADLINE_AHEAD_MS, MAX_PAYLOAD_BYTES, Misuse, Options, Phase, RequestKind,
     answer, backoff_ms, is_legal,
 };
+use crate::error_type::ErrorType;
 use crate::id::RequestId;
 use crate::time::{Deadline, EpochMillis};
 use crate::wire::ResponseHead;
@@ -359,17 +360,20 @@ impl<const LANES: usize> State<LANES> {
                 let id = &inv.request_id;
                 match (verdict, post_of(&l.state)) {
                     (Answer::TooLarge, Some(Post::Response { len })) => {
-                        log::warn!("[{id}] response of {len} bytes refused as too large (413)");
+                        log::warn!(
+                            requestId = id.as_str(), errorType = ErrorType::RESPONSE_TOO_LARGE;
+                            "response of {len} bytes refused as too large (413)"
+                        );
                         let post = Post::Error(ErrorCause::ResponseTooLarge { len });
                         LaneState::report(inv.clone(), post)
                     }
                     (Answer::Accepted, _) => LaneState::Poll { io: Io::Due },
                     (Answer::Gone, _) => {
-                        log::warn!("[{id}] report refused: the invocation timed out ({status})");
+                        log::warn!(requestId = id.as_str(); "report refused: the invocation timed out ({status})");
                         LaneState::Poll { io: Io::Due }
                     }
                     (_, _) => {
-                        log::warn!("[{id}] report refused with {status}; not retried");
+                        log::warn!(requestId = id.as_str(); "report refused with {status}; not retried");
                         LaneState::Poll { io: Io::Due }
                     }
                 }
@@ -416,8 +420,9 @@ impl<const LANES: usize> State<LANES> {
         };
         if body_len > MAX_PAYLOAD_BYTES as u64 {
             log::warn!(
-                "[{}] event of {body_len} bytes is too large",
-                inv.request_id
+                requestId = inv.request_id.as_str(),
+                errorType = ErrorType::EVENT_TOO_LARGE;
+                "event of {body_len} bytes is too large"
             );
             let post = Post::Error(ErrorCause::EventTooLarge { len: body_len });
             self.set(lane, INPUT, LaneState::report(inv, post));
@@ -448,8 +453,8 @@ impl<const LANES: usize> State<LANES> {
             self.warned_deadline = true;
             log::log!(
                 level,
-                "[{}] implausible deadline {} (now {now}): no timeout armed",
-                inv.request_id,
+                requestId = inv.request_id.as_str();
+                "implausible deadline {} (now {now}): no timeout armed",
                 d.at()
             );
             return None;
@@ -482,7 +487,10 @@ impl<const LANES: usize> State<LANES> {
         self.check_in_flight(lane, INPUT)?;
         self.clock(now);
         self.lanes[lane].failures = 0;
-        log::warn!("[{}] the event's body was cut off", inv.request_id);
+        log::warn!(
+            requestId = inv.request_id.as_str(), errorType = ErrorType::TRUNCATED_EVENT;
+            "the event's body was cut off"
+        );
         let post = Post::Error(ErrorCause::EventTruncated);
         self.set(lane, INPUT, LaneState::report(inv, post));
         Ok(())
@@ -515,13 +523,19 @@ impl<const LANES: usize> State<LANES> {
                         return Ok(());
                     }
                     Answer::Accepted => {}
-                    _ => log::warn!("[{id}] the watchdog's report was refused with {status}"),
+                    _ => log::warn!(
+                        requestId = id.as_str();
+                        "the watchdog's report was refused with {status}"
+                    ),
                 }
                 if matches!(
                     post,
                     Post::Response { .. } | Post::Error(ErrorCause::Handler)
                 ) {
-                    log::warn!("[{id}] late handler result dropped: the watchdog reported it");
+                    log::warn!(
+                        requestId = id.as_str();
+                        "late handler result dropped: the watchdog reported it"
+                    );
                 }
                 self.lanes[lane].failures = 0;
                 LaneState::Poll { io: Io::Due }
@@ -570,13 +584,19 @@ impl<const LANES: usize> State<LANES> {
             return Err(Misuse::WrongRequestId);
         }
         if !matches!(state, LaneState::Run { .. }) {
-            log::warn!("[{id}] handler finished after its timeout was reported; dropped");
+            log::warn!(
+                requestId = id.as_str();
+                "handler finished after its timeout was reported; dropped"
+            );
             self.stay(lane, INPUT, |_| {});
             return Ok(());
         }
         let post = match outcome {
             HandlerOutcome::Ok { len } if len > MAX_PAYLOAD_BYTES => {
-                log::warn!("[{id}] response of {len} bytes is too large");
+                log::warn!(
+                    requestId = id.as_str(), errorType = ErrorType::RESPONSE_TOO_LARGE;
+                    "response of {len} bytes is too large"
+                );
                 Post::Error(ErrorCause::ResponseTooLarge { len })
             }
             HandlerOutcome::Ok { len } => Post::Response { len },
@@ -605,8 +625,8 @@ impl<const LANES: usize> State<LANES> {
                 };
                 let deadline = inv.deadline.unwrap_or(Deadline(now));
                 log::error!(
-                    "[{}] handler timed out (deadline {})",
-                    inv.request_id,
+                    requestId = inv.request_id.as_str(), errorType = ErrorType::TIMEOUT;
+                    "handler timed out (deadline {})",
                     deadline.at()
                 );
                 let cause = ErrorCause::Timeout {

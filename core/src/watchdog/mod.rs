@@ -30,6 +30,7 @@
 mod watch;
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -40,6 +41,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, ShutdownHook};
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::{ClaimOutcome, ErrorCause, ExitReason, Invocation};
+use crate::logger::{InvocationIds, InvocationScope, end_invocation};
 use crate::time::EpochMillis;
 use crate::wire::{self, Endpoint, Request};
 use watch::{Claim, Duty, Policy, Watch};
@@ -67,6 +69,9 @@ struct State {
     restarts: u8,
     /// Whether the thread is ticking (otherwise it is parked and must be woken to arm).
     ticking: bool,
+    /// Per lane, the armed invocation's log ids: the thread's lines about it name it, and its
+    /// buffered lines are written when the thread reports it.
+    log_ids: Vec<Option<Arc<InvocationIds>>>,
 }
 
 struct Shared {
@@ -109,6 +114,7 @@ impl Watchdog {
                 thread: None,
                 restarts: 0,
                 ticking: false,
+                log_ids: (0..lanes).map(|_| None).collect(),
             }),
             posted: Condvar::new(),
             endpoint: config.runtime_api.clone(),
@@ -121,16 +127,21 @@ impl Watchdog {
         })
     }
 
-    /// A handler for `invocation` started on `lane` at `now`; see [`Watch::arm`].
+    /// A handler for `invocation` (logging as `log_ids`) started on `lane` at `now`; see
+    /// [`Watch::arm`].
     pub(crate) fn arm(
         &self,
         lane: usize,
         invocation: &Invocation,
+        log_ids: Option<Arc<InvocationIds>>,
         timeout_at: Option<EpochMillis>,
         now: EpochMillis,
     ) {
         let mut state = self.shared.lock();
         state.watch.arm(lane, invocation, timeout_at, now);
+        if let Some(slot) = state.log_ids.get_mut(lane) {
+            *slot = log_ids;
+        }
         if !state.started {
             state.started = true;
             state.thread = self.start();
@@ -148,7 +159,13 @@ impl Watchdog {
         let mut state = self.shared.lock();
         loop {
             match state.watch.claim(lane) {
-                Claim::Decided(outcome) => return outcome,
+                Claim::Decided(outcome) => {
+                    // Dropped here, so the driver can reuse them for the lane's next invocation.
+                    let ids = state.log_ids.get_mut(lane).and_then(Option::take);
+                    drop(state);
+                    drop(ids);
+                    return outcome;
+                }
                 Claim::Wait => {
                     state = self
                         .shared
@@ -269,23 +286,35 @@ impl Shared {
     /// Posts the duty's reports, then exits if it says so.
     fn carry_out(&self, duty: Duty) {
         for report in &duty.reports {
-            let id = &report.invocation.request_id;
+            let ids = self.lock().log_ids.get(report.lane).cloned().flatten();
+            // The thread's lines about the invocation name it, with its trace and tenant ids.
+            let _scope = ids.as_ref().map(InvocationScope::enter);
+            let id = report.invocation.request_id.as_str();
+            let error_type = report.cause.error_type().unwrap_or_default();
             match report.cause {
-                ErrorCause::BlockedTimeout { .. } => {
-                    log::error!("[{id}] handler timed out while blocking its thread");
-                }
-                ErrorCause::OutOfMemory { used_mb, .. } => {
-                    log::error!("[{id}] out of memory: {used_mb} MiB");
-                }
-                _ => log::warn!("[{id}] shutting down while the invocation runs"),
+                ErrorCause::BlockedTimeout { .. } => log::error!(
+                    requestId = id, errorType = error_type;
+                    "handler timed out while blocking its thread"
+                ),
+                ErrorCause::OutOfMemory { used_mb, .. } => log::error!(
+                    requestId = id, errorType = error_type;
+                    "out of memory: {used_mb} MiB"
+                ),
+                _ => log::warn!(
+                    requestId = id, errorType = error_type;
+                    "shutting down while the invocation runs"
+                ),
             }
             // The watch reports only causes with an error type (and diagnostic) of their own; a
             // lane it could not post for is handed back to the driver like a failed post.
             let status = Diagnostic::from_cause(report.cause).and_then(|diagnostic| {
                 post_error(&self.endpoint, &report.invocation, &diagnostic)
-                    .map_err(|e| log::error!("[{id}] the watchdog could not report: {e}"))
+                    .map_err(|e| log::error!(requestId = id; "the watchdog could not report: {e}"))
                     .ok()
             });
+            if let Some(ids) = &ids {
+                end_invocation(ids, true);
+            }
             self.lock().watch.posted(report.lane, status);
             self.posted.notify_all();
         }
@@ -452,7 +481,13 @@ mod tests {
         let (addr, api) = api(202);
         let dog = watchdog(&addr, 2);
         let soon = EpochMillis::now().saturating_add(30);
-        dog.arm(1, &invocation("blocked-1"), Some(soon), EpochMillis::now());
+        dog.arm(
+            1,
+            &invocation("blocked-1"),
+            None,
+            Some(soon),
+            EpochMillis::now(),
+        );
         // The "executor" is blocked: nothing happens on this thread until the post arrived.
         wait_for(|| api.is_finished(), "nothing posted");
         let request = api.join().unwrap();
@@ -481,6 +516,7 @@ mod tests {
         dog.arm(
             0,
             &invocation("r1"),
+            None,
             Some(EpochMillis::now()),
             EpochMillis::now(),
         );
@@ -501,7 +537,8 @@ mod tests {
             true
         }
         fn log(&self, record: &log::Record<'_>) {
-            if record.args().to_string().contains(PANICKING_ID) {
+            let id = record.key_values().get(log::kv::Key::from_str("requestId"));
+            if id.is_some_and(|id| id.to_string() == PANICKING_ID) {
                 LOGGER_PANICKED.store(true, Ordering::SeqCst);
                 panic!("the user's logger panicked");
             }
@@ -519,6 +556,7 @@ mod tests {
         dog.arm(
             0,
             &invocation(PANICKING_ID),
+            None,
             Some(EpochMillis::now()),
             EpochMillis::now(),
         );
@@ -536,6 +574,7 @@ mod tests {
         dog.arm(
             0,
             &invocation("after-the-panic"),
+            None,
             Some(EpochMillis::now()),
             EpochMillis::now(),
         );

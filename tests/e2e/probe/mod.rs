@@ -6,7 +6,8 @@
 //! - `{"probe":"error","message":M}`: returns an error with message M;
 //! - `{"probe":"panic","message":M}`: panics with M;
 //! - `{"probe":"sleep","ms":N}`: awaits N ms (the executor's timer), then echoes;
-//! - `{"probe":"block","ms":N}`: blocks its thread with `std::thread::sleep`, then echoes;
+//! - `{"probe":"block","ms":N}`: `log::debug!`s `probe blocks for N ms`, blocks its thread with
+//!   `std::thread::sleep`, then echoes;
 //! - `{"probe":"alloc","mb":N,"hold_ms":M}`: allocates and touches N MiB, then holds it for M ms
 //!   (default 0) with the thread blocked;
 //! - `{"probe":"big","bytes":N}`: returns a JSON string of N bytes;
@@ -93,6 +94,7 @@ impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
                 Ok(event.event)
             }
             Some("block") => {
+                log::debug!("probe blocks for {} ms", num("ms"));
                 std::thread::sleep(std::time::Duration::from_millis(num("ms")));
                 Ok(event.event)
             }

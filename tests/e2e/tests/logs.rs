@@ -69,8 +69,13 @@ fn parse_json_line(line: &str) -> Map<String, Value> {
         "no string message: {line}"
     );
     for (key, value) in &object {
+        // Lambda's one list: an error's stack trace, as lines.
+        let lines = key == "stackTrace"
+            && value
+                .as_array()
+                .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));
         assert!(
-            !value.is_object() && !value.is_array(),
+            lines || (!value.is_object() && !value.is_array()),
             "not flat ({key} is nested): {line}"
         );
     }
@@ -148,7 +153,7 @@ fn json_lines_are_flat_objects(bin: &str) {
 }
 
 /// The runtime's WARN line about a handler error carries the invocation's request id, as the
-/// Invoke API reply names it.
+/// Invoke API reply names it, and the report's `errorType`, `errorMessage` and `stackTrace`.
 fn handler_error_warning_names_request_id(bin: &str) {
     let emu = json_probe(bin);
     let reply = http_invoke(
@@ -178,6 +183,67 @@ fn handler_error_warning_names_request_id(bin: &str) {
     );
     let line = warning(&emu).unwrap();
     assert_eq!(str_field(&line, "requestId"), Some(id.as_str()), "{line:?}");
+    let report: Value = serde_json::from_slice(&reply.body).expect("a JSON error report");
+    assert_eq!(line.get("errorType"), report.get("errorType"), "{line:?}");
+    assert_eq!(
+        line.get("errorMessage"),
+        report.get("errorMessage"),
+        "{line:?}"
+    );
+    assert_eq!(line.get("stackTrace"), report.get("stackTrace"), "{line:?}");
+}
+
+/// What the watchdog's thread writes about a handler that blocks its thread past its timeout
+/// names the invocation and the error type, and the invocation's buffered debug line is written
+/// (marked as buffered) once it is reported; a successful invocation's is not.
+fn watchdog_lines_name_the_invocation_and_flush_its_buffer(bin: &str) {
+    let emu = start_probe(bin, |o| {
+        o.log_format(LogFormat::Json)
+            .timeout(Duration::from_secs(1))
+            .env("LAMBDA_RUNTIME_LOG_BUFFER_LINES", "5")
+    });
+    let ok = invoke(&emu, br#"{"probe":"block","ms":1}"#);
+    assert_eq!(ok.outcome, Outcome::Response, "{}", ok.body_str());
+    let r = invoke(&emu, br#"{"probe":"block","ms":2500}"#);
+    assert_eq!(r.error_type().as_deref(), Some("Runtime.HandlerTimeout"));
+    let id = r.request_id.clone();
+    let of = |e: &Emulator, level: &str| -> Vec<Map<String, Value>> {
+        json_lines(e)
+            .into_iter()
+            .filter(|l| str_field(l, "requestId") == Some(id.as_str()))
+            .filter(|l| str_field(l, "level") == Some(level))
+            .collect()
+    };
+    let flushed = emu.wait_until(Duration::from_secs(10), |e| {
+        !of(e, "ERROR").is_empty() && !of(e, "DEBUG").is_empty()
+    });
+    assert!(
+        flushed,
+        "no watchdog line or flush for {id}:\n{}",
+        emu.log_text()
+    );
+    let error = &of(&emu, "ERROR")[0];
+    assert_eq!(
+        str_field(error, "message"),
+        Some("handler timed out while blocking its thread")
+    );
+    assert_eq!(
+        str_field(error, "errorType"),
+        Some("Runtime.HandlerTimeout")
+    );
+    let debug = of(&emu, "DEBUG");
+    assert_eq!(debug.len(), 1, "{debug:?}");
+    assert_eq!(
+        str_field(&debug[0], "message"),
+        Some("probe blocks for 2500 ms")
+    );
+    assert_eq!(debug[0].get("buffered"), Some(&json!(true)));
+    let ok_debug = json_lines(&emu)
+        .into_iter()
+        .filter(|l| str_field(l, "requestId") == Some(ok.request_id.as_str()))
+        .filter(|l| str_field(l, "level") == Some("DEBUG"))
+        .count();
+    assert_eq!(ok_debug, 0, "a successful invocation's buffer was written");
 }
 
 /// Eight invocations at once on eight lanes, each logging with awaits in between: every line
@@ -277,6 +343,7 @@ fn text_lines_by_default(bin: &str) {
 common::per_executor! {
     json_lines_are_flat_objects,
     handler_error_warning_names_request_id,
+    watchdog_lines_name_the_invocation_and_flush_its_buffer,
     tenant_id_on_its_lines,
     text_lines_by_default;
     concurrent: concurrent_lines_keep_their_request_ids
