@@ -20,8 +20,12 @@
 #[cfg(feature = "alloc")]
 mod event;
 pub mod header;
+mod machine;
 mod name;
 mod request;
+#[cfg(test)]
+mod tests;
+mod transition;
 
 #[cfg(feature = "alloc")]
 pub use event::{
@@ -29,6 +33,11 @@ pub use event::{
     ShutdownReason, Tracing, check_status, parse_event, parse_register,
 };
 
+pub use machine::{
+    Action, Answer, ConfigError, DEFAULT_SHUTDOWN_MARGIN_MS, Delivered, ErrorCause, ExitReason,
+    InputKind, Machine, Misuse, Options, Phase, StepOutcome, TRANSITIONS, Transition, answer,
+    is_legal,
+};
 pub use name::{
     EventType, Events, ExtensionErrorType, ExtensionId, ExtensionName, Kind, MAX_ERROR_TYPE_LEN,
     MAX_IDENTIFIER_LEN, MAX_NAME_LEN, NameError, ProtocolError,
