@@ -1,13 +1,14 @@
 //! One extension's life as a pure state machine, in the style of the
 //! [`Lifecycle`](crate::lifecycle::Lifecycle).
 //!
-//! The vocabulary ([`Phase`], [`InputKind`], [`Action`], …) and the table ([`TRANSITIONS`]);
-//! the state itself is in `transition.rs`.
+//! The machine's inputs and outputs ([`Action`], [`Delivered`], [`ExitReason`], …); its phases
+//! and table are in `table.rs`, its state in `transition.rs`.
 
 use core::fmt;
 
 use super::name::{Events, ExtensionErrorType, ExtensionId, ExtensionName, Kind};
 use super::request::RequestKind;
+use super::table::{InputKind, Phase};
 use super::transition::State;
 use crate::time::EpochMillis;
 use crate::wire::ResponseHead;
@@ -102,160 +103,6 @@ impl fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
-/// The machine's phase: the data-free projection of its state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// Posting `extension/register`.
-    Register,
-    /// The user's init step is running.
-    Init,
-    /// Subscribing to the Telemetry API.
-    Subscribe,
-    /// Waiting for `event/next` (or about to ask for it).
-    Next,
-    /// The per-invoke step for an INVOKE is running.
-    Invoke,
-    /// The shutdown step for a SHUTDOWN is running.
-    Shutdown,
-    /// Posting a failure to `init/error` or `exit/error`, then exiting.
-    Report,
-    /// Terminal: the extension is finished ([`Action::Exit`] or [`Action::GiveUp`]).
-    Exit,
-}
-
-impl Phase {
-    /// Every phase, in declaration order.
-    pub const ALL: [Phase; 8] = [
-        Self::Register,
-        Self::Init,
-        Self::Subscribe,
-        Self::Next,
-        Self::Invoke,
-        Self::Shutdown,
-        Self::Report,
-        Self::Exit,
-    ];
-}
-
-/// The kinds of input; the labels of [`TRANSITIONS`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum InputKind {
-    /// [`Machine::handle_response`].
-    Response,
-    /// [`Machine::handle_transport_error`].
-    TransportFailed,
-    /// [`Machine::handle_step`] with [`StepOutcome::Done`].
-    StepDone,
-    /// [`Machine::handle_step`] with [`StepOutcome::Failed`].
-    StepFailed,
-    /// [`Machine::handle_timeout`] found the timer due.
-    TimerFired,
-}
-
-impl InputKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 5] = [
-        Self::Response,
-        Self::TransportFailed,
-        Self::StepDone,
-        Self::StepFailed,
-        Self::TimerFired,
-    ];
-}
-
-/// One edge: in phase `from`, input `input` may lead to phase `to`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Transition {
-    /// Phase before the input.
-    pub from: Phase,
-    /// The input.
-    pub input: InputKind,
-    /// Phase after the input.
-    pub to: Phase,
-    /// The condition that selects this edge.
-    pub when: &'static str,
-}
-
-const fn t(from: Phase, input: InputKind, to: Phase, when: &'static str) -> Transition {
-    Transition {
-        from,
-        input,
-        to,
-        when,
-    }
-}
-
-use InputKind as I;
-use Phase as P;
-
-/// Every legal edge. A (phase, input) pair in no row is illegal: the `handle_*` call returns
-/// [`Misuse::Illegal`] and changes nothing ([`Machine::handle_timeout`] is the exception: a
-/// spurious call is a no-op).
-#[rustfmt::skip]
-pub const TRANSITIONS: &[Transition] = &[
-    t(P::Register, I::Response, P::Init, "registered (2xx with a valid identifier): run the init step"),
-    t(P::Register, I::Response, P::Exit, "refused, server error or no valid identifier: external exits, internal gives up"),
-    t(P::Register, I::TransportFailed, P::Register, "connection failed: register again after a backoff"),
-    t(P::Register, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row: external exits, internal gives up"),
-    t(P::Register, I::TimerFired, P::Register, "backoff over: register again"),
-    t(P::Init, I::StepDone, P::Subscribe, "init step done, telemetry wanted: subscribe"),
-    t(P::Init, I::StepDone, P::Next, "init step done: the first event/next marks the extension ready"),
-    t(P::Init, I::StepFailed, P::Report, "init step failed: post init/error"),
-    t(P::Subscribe, I::Response, P::Next, "subscribed (2xx): the first event/next"),
-    t(P::Subscribe, I::Response, P::Report, "subscription refused (4xx): post init/error"),
-    t(P::Subscribe, I::Response, P::Exit, "server error"),
-    t(P::Subscribe, I::TransportFailed, P::Subscribe, "connection failed: subscribe again after a backoff"),
-    t(P::Subscribe, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Subscribe, I::TimerFired, P::Subscribe, "backoff over: subscribe again"),
-    t(P::Next, I::Response, P::Invoke, "INVOKE delivered: run the per-invoke step"),
-    t(P::Next, I::Response, P::Shutdown, "SHUTDOWN delivered: run the shutdown step"),
-    t(P::Next, I::Response, P::Next, "an unknown event: fetch again; a malformed one: back off, fetch again"),
-    t(P::Next, I::Response, P::Exit, "server error, refused (4xx), or MAX_ATTEMPTS malformed events in a row"),
-    t(P::Next, I::TransportFailed, P::Next, "connection failed: fetch again after a backoff"),
-    t(P::Next, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Next, I::TimerFired, P::Next, "backoff over: fetch again"),
-    t(P::Invoke, I::StepDone, P::Next, "per-invoke step done: fetch the next event"),
-    t(P::Invoke, I::StepFailed, P::Report, "per-invoke step failed: post exit/error"),
-    t(P::Invoke, I::TimerFired, P::Next, "the invocation's deadline passed: the step is dropped, fetch the next event"),
-    t(P::Shutdown, I::StepDone, P::Exit, "shutdown step done: exit"),
-    t(P::Shutdown, I::StepFailed, P::Report, "shutdown step failed: post exit/error"),
-    t(P::Shutdown, I::TimerFired, P::Exit, "the shutdown deadline (minus the margin) passed: exit, the step is dropped"),
-    t(P::Report, I::Response, P::Exit, "any answer: exit with the failure"),
-    t(P::Report, I::TransportFailed, P::Report, "connection failed: post again after a backoff"),
-    t(P::Report, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Report, I::TimerFired, P::Report, "backoff over: post again"),
-    t(P::Report, I::TimerFired, P::Exit, "the shutdown deadline (minus the margin) passed: exit"),
-];
-
-/// Whether [`TRANSITIONS`] has a row for (`from`, `input`).
-pub fn is_legal(from: Phase, input: InputKind) -> bool {
-    TRANSITIONS
-        .iter()
-        .any(|t| t.from == from && t.input == input)
-}
-
-/// What a status means, for every request an extension sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Answer {
-    /// 2xx: accepted (for `event/next`: an event was delivered). The RIE's Telemetry stub
-    /// answers 202, cargo-lambda 200.
-    Accepted,
-    /// 1xx, 3xx or 4xx: refused (403 for a call out of order, a bad name or identifier; 404
-    /// when extensions are disabled).
-    Refused,
-    /// 500 and above: "Container error. Non-recoverable state. Extension should exit promptly."
-    ServerError,
-}
-
-/// What `status` means as the answer to any extension request.
-pub const fn answer(status: u16) -> Answer {
-    match status {
-        200..=299 => Answer::Accepted,
-        500.. => Answer::ServerError,
-        _ => Answer::Refused,
-    }
-}
-
 /// What an `event/next` response's body turned out to be, as far as the machine needs to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivered {
@@ -276,9 +123,9 @@ pub enum Delivered {
 }
 
 #[cfg(feature = "alloc")]
-impl From<&super::event::Event> for Delivered {
-    fn from(e: &super::event::Event) -> Self {
-        use super::event::Event;
+impl From<&super::Event> for Delivered {
+    fn from(e: &super::Event) -> Self {
+        use super::Event;
         match e {
             Event::Invoke(i) => Self::Invoke {
                 deadline: i.deadline_ms,
@@ -296,12 +143,10 @@ impl Delivered {
     /// What to pass to [`Machine::handle_response`] for the result of
     /// [`parse_event`](super::parse_event): the event, [`Delivered::Malformed`] for a body of the
     /// wrong shape, `None` for an error status (the head says it all).
-    pub fn from_parsed(
-        parsed: &Result<super::event::Event, super::event::ApiError>,
-    ) -> Option<Self> {
+    pub fn from_parsed(parsed: &Result<super::Event, super::ApiError>) -> Option<Self> {
         match parsed {
             Ok(event) => Some(event.into()),
-            Err(super::event::ApiError::Body { .. }) => Some(Self::Malformed),
+            Err(super::ApiError::Body { .. }) => Some(Self::Malformed),
             Err(_) => None,
         }
     }
@@ -421,7 +266,7 @@ impl fmt::Display for ExitReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Misuse {
-    /// `input` is not in [`TRANSITIONS`] for `phase`.
+    /// `input` is not in [`TRANSITIONS`](super::TRANSITIONS) for `phase`.
     Illegal {
         /// The phase when the input arrived.
         phase: Phase,
@@ -550,8 +395,8 @@ pub enum Action<'a> {
 /// exits; a broken connection is retried after [`backoff_ms`](crate::lifecycle::backoff_ms), at
 /// most [`MAX_ATTEMPTS`](crate::lifecycle::MAX_ATTEMPTS) times in a row.
 ///
-/// The phases and their edges, rendered from [`TRANSITIONS`] (a test fails when this copy is
-/// stale):
+/// The phases and their edges, rendered from [`TRANSITIONS`](super::TRANSITIONS) (a test
+/// fails when this copy is stale):
 ///
 #[doc = include_str!("transitions.md")]
 #[derive(Debug)]

@@ -18,31 +18,36 @@
 //!   what is wrong with a body; [`ErrorReport`] is the body of `init/error` and `exit/error`.
 
 #[cfg(feature = "alloc")]
+mod error;
+#[cfg(feature = "alloc")]
 mod event;
 pub mod header;
 mod machine;
 mod name;
 mod request;
+mod table;
 #[cfg(test)]
 mod tests;
 mod transition;
 
 #[cfg(feature = "alloc")]
+pub use error::{ApiError, ErrorReport, check_status};
+#[cfg(feature = "alloc")]
 pub use event::{
-    ApiError, ErrorReport, Event, InvokeEvent, RegisterResponse, Registration, ShutdownEvent,
-    ShutdownReason, Tracing, check_status, parse_event, parse_register,
+    Event, InvokeEvent, RegisterResponse, Registration, ShutdownEvent, ShutdownReason, Tracing,
+    parse_event, parse_register,
 };
 
 pub use machine::{
-    Action, Answer, ConfigError, DEFAULT_SHUTDOWN_MARGIN_MS, Delivered, ErrorCause, ExitReason,
-    InputKind, Machine, Misuse, Options, Phase, StepOutcome, TRANSITIONS, Transition, answer,
-    is_legal,
+    Action, ConfigError, DEFAULT_SHUTDOWN_MARGIN_MS, Delivered, ErrorCause, ExitReason, Machine,
+    Misuse, Options, StepOutcome,
 };
 pub use name::{
     EventType, Events, ExtensionErrorType, ExtensionId, ExtensionName, Kind, MAX_ERROR_TYPE_LEN,
     MAX_IDENTIFIER_LEN, MAX_NAME_LEN, NameError, ProtocolError,
 };
 pub use request::{Request, RequestKind};
+pub use table::{Answer, InputKind, Phase, TRANSITIONS, Transition, answer, is_legal};
 
 /// The Extensions API version path segment (after the endpoint's prefix).
 pub const EXTENSION_API_VERSION: &str = "/2020-01-01";

@@ -1,13 +1,11 @@
 //! The extension machine's private state. Only this file changes it: a new phase only through
 //! [`State::put`], the same phase with new request bookkeeping only through [`State::stay`], both
-//! checked against [`TRANSITIONS`](super::machine::TRANSITIONS).
+//! checked against [`TRANSITIONS`](super::TRANSITIONS).
 
-use super::machine::{
-    Action, Answer, Delivered, ErrorCause, ExitReason, InputKind, Misuse, Options, Phase,
-    StepOutcome, TRANSITIONS, answer, is_legal,
-};
+use super::machine::{Action, Delivered, ErrorCause, ExitReason, Misuse, Options, StepOutcome};
 use super::name::{ExtensionId, ExtensionName, Kind};
 use super::request::RequestKind;
+use super::table::{Answer, InputKind, Phase, TRANSITIONS, answer, is_legal};
 use crate::lifecycle::{MAX_ATTEMPTS, MAX_DEADLINE_AHEAD_MS, backoff_ms};
 use crate::time::EpochMillis;
 use crate::wire::ResponseHead;
