@@ -16,6 +16,8 @@
 //!   unknown event kept as it came) and [`check_status`] read the responses, failing with an
 //!   [`ApiError`] that carries the status and the body's `errorType`/`errorMessage`, or names
 //!   what is wrong with a body; [`ErrorReport`] is the body of `init/error` and `exit/error`.
+//! - With `alloc`, [`telemetry`]: the subscription (validated) and the batches Lambda POSTs,
+//!   read record by record so one bad record does not lose the batch.
 
 #[cfg(feature = "alloc")]
 mod error;
@@ -26,6 +28,8 @@ mod machine;
 mod name;
 mod request;
 mod table;
+#[cfg(feature = "alloc")]
+pub mod telemetry;
 #[cfg(test)]
 mod tests;
 mod transition;
