@@ -185,5 +185,6 @@ fn failed_reason() -> ExitReason {
     }
 }
 
+mod random;
 mod scenarios;
 mod table;
