@@ -11,10 +11,14 @@ use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 use crate::fault::{Fault, Target};
+use crate::lifecycle::stop_wait;
 use crate::options::Options;
-use crate::records::{Endpoint, InvokeResult, LogLine, PostedError, ProcessExit, RuntimeCall};
+use crate::records::{
+    Endpoint, ExtensionError, ExtensionExit, ExtensionInfo, InvokeResult, LogLine, PostedError,
+    ProcessExit, RuntimeCall, ShutdownStep, TelemetryDelivery,
+};
 use crate::server::{json_header, serve};
-use crate::state::{Config, Proc, Reply, Shared, Submission, stop_wait};
+use crate::state::{Config, Proc, Reply, Shared, Submission};
 use crate::util::{epoch_ms, log_stream_name};
 
 /// A running emulator: an HTTP server on a loopback port serving the Runtime API and the
@@ -336,6 +340,34 @@ impl Emulator {
         self.shared.lock().exits.clone()
     }
 
+    /// The extensions registered in the current sandbox (the current process generation),
+    /// in registration order. Empty once the sandbox is shut down.
+    pub fn extensions(&self) -> Vec<ExtensionInfo> {
+        self.shared.extension_infos()
+    }
+
+    /// How every external extension process so far ended.
+    pub fn extension_exits(&self) -> Vec<ExtensionExit> {
+        self.shared.lock().ext_exits.clone()
+    }
+
+    /// The errors extensions posted (`init/error`, `exit/error`) and the emulator accepted,
+    /// in arrival order.
+    pub fn extension_errors(&self) -> Vec<ExtensionError> {
+        self.shared.lock().extension_errors()
+    }
+
+    /// Every step of every shutdown so far (resets and the emulator stopping), in order:
+    /// the signals sent to the runtime and the extensions, the `SHUTDOWN` events, with times.
+    pub fn shutdown_steps(&self) -> Vec<ShutdownStep> {
+        self.shared.lock().shutdown_steps.clone()
+    }
+
+    /// Every batch posted (or attempted) to Telemetry API subscribers, in order.
+    pub fn telemetry_deliveries(&self) -> Vec<TelemetryDelivery> {
+        self.shared.lock().telemetry.clone()
+    }
+
     /// How many times a function process was started (1 after a clean start).
     pub fn starts(&self) -> u64 {
         self.shared.lock().starts
@@ -362,7 +394,8 @@ impl Emulator {
         self.shared.signal(signal.to_nix())
     }
 
-    /// Wait until the current function process has finished init (made its first `/next`).
+    /// Wait until the current function process has finished init: it made its first `/next`
+    /// and every extension registered and called `event/next`.
     /// `Err` with [`std::io::ErrorKind::TimedOut`] after `timeout`, or another error if the
     /// process exited or reported an init error first.
     pub fn wait_ready(&self, timeout: Duration) -> std::io::Result<()> {
@@ -402,8 +435,9 @@ impl Emulator {
         }
     }
 
-    /// Stop: answer pending invocations with 503 `Emulator.Stopped`, send `SIGTERM` to the
-    /// function, `SIGKILL` after the grace period, wait for it to exit, stop the server.
+    /// Stop: answer pending invocations with 503 `Emulator.Stopped`, shut the function and
+    /// its extensions down (reason `spindown`, as [`Options::shutdown_grace`] describes:
+    /// `SIGKILL` at once without extensions), wait for them to exit, stop the server.
     /// Idempotent; the records stay readable. `Err` if the process did not go away.
     pub fn stop(&self) -> std::io::Result<()> {
         let runtime = self
@@ -415,7 +449,7 @@ impl Emulator {
             return Ok(());
         };
         self.shared.begin_stop();
-        let end = Instant::now() + stop_wait(self.shared.config.options.shutdown_grace);
+        let end = Instant::now() + stop_wait(&self.shared.config.options);
         while !self.shared.process_gone() && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -5,9 +5,10 @@
 //! It behaves like the AWS Runtime Interface Emulator (RIE) where the RIE defines behaviour:
 //! `202` for accepted posts, `400 InvalidRequestID` for unknown or stale ids, `403
 //! InvalidStateTransition` for out-of-order calls, `413` above 6,291,556 bytes, a timeout
-//! counted from the invoke that answers `Sandbox.Timedout` and then resets the function
-//! (`SIGTERM`, `SIGKILL` after 2 s, init again on the next invoke), `502` with the init error
-//! or `Runtime.ExitError` when init fails or the process dies.
+//! counted from the invoke that answers `Sandbox.Timedout` and then resets the function (shut
+//! down as Lambda does, see below; init again on the next invoke), `502` with the init error
+//! or `Runtime.ExitError` when init fails or the process dies. It also serves the Extensions
+//! API and the Telemetry API on the same address, and runs external extensions.
 //!
 //! # As a library, for tests
 //!
@@ -58,22 +59,82 @@
 //! ```
 //!
 //! See `lambda-emulator --help`.
+//!
+//! # Extensions, Telemetry and shutdown
+//!
+//! With [`Options::extensions`] (`--extensions DIR`) every executable regular file in the
+//! directory is started before each start of the function, as Lambda does for
+//! `/opt/extensions`: same environment (`AWS_LAMBDA_RUNTIME_API` and the rest), same working
+//! directory, output captured ([`LogLine::extension`] names the file) and echoed like the
+//! function's. The Extensions API (`/2020-01-01/extension/...`) and the Telemetry API
+//! (`/2022-07-01/telemetry`) are served at `AWS_LAMBDA_RUNTIME_API`, with the RIE's answers and
+//! `403` error types:
+//!
+//! - `register`: a `Lambda-Extension-Name` equal to a started file's name is external, any
+//!   other is internal (registered by the function process; `INVOKE` only). Registration
+//!   closes at the runtime's first `/next` (`Extension.RegistrationClosed`); started files
+//!   may still register after it. At most 10 extensions.
+//! - Init ends, and the first invocation is delivered, only once every started file has
+//!   registered and every registered extension has called `event/next`
+//!   ([`Emulator::wait_ready`] waits for that too). An extension's `init/error`, or an
+//!   external extension exiting during init, fails init: the invocation gets 502
+//!   `Extension.InitError` or `Extension.Crash`.
+//! - `event/next` delivers `INVOKE` (`deadlineMs` in epoch ms, `requestId`,
+//!   `invokedFunctionArn`, `tracing`) to `INVOKE` subscribers as the runtime gets the
+//!   invocation, and the next invocation waits until they called `event/next` again.
+//! - A shutdown ([`Options::shutdown_grace`]): at a reset (`timeout`; `failure` after an init
+//!   error, a crash or an extension exiting) and at [`Emulator::stop`] (`spindown`). With no
+//!   extension registered the function gets `SIGKILL` at once; otherwise `SIGTERM`, and
+//!   `SIGKILL` after 500 ms (an internal extension is registered) or 300 ms
+//!   ([`Options::runtime_shutdown_share`]); then the telemetry is flushed and `SHUTDOWN`
+//!   subscribers get `SHUTDOWN` with the rest of the 2,000 ms as `deadlineMs`; whatever is
+//!   left at the deadline gets `SIGKILL`. [`Emulator::shutdown_steps`] records every step.
+//! - Telemetry: a subscription is validated as Lambda does (schema versions `2022-07-01`,
+//!   `2022-12-13`, `2025-01-29`; an HTTP destination `http://sandbox.localdomain:PORT[/path]`,
+//!   reached at 127.0.0.1; types; buffering bounds) and accepted during init only. Batches
+//!   (JSON arrays of `{time, type, record}`) are POSTed when `timeoutMs` passes, `maxItems` or
+//!   `maxBytes` is reached, and at every shutdown before `SHUTDOWN`: `platform.initStart`,
+//!   `platform.initRuntimeDone`, `platform.initReport` (replayed to subscribers that come
+//!   after them), `platform.extension`, `platform.telemetrySubscription`, `platform.start`,
+//!   `platform.runtimeDone`, `platform.report`, and the `function` and `extension` lines (a
+//!   JSON object when the line is one, else a string). [`Emulator::telemetry_deliveries`]
+//!   records each POST.
+//!
+//! Where it differs from Lambda:
+//!
+//! - The function is started right after its extensions, not once they registered; its
+//!   first `/next` waits for them instead.
+//! - The Logs API (`/2020-08-15/logs`) is a stub, as in the RIE: `202` with
+//!   `Logs.NotSupported`, nothing delivered. Telemetry has no TCP destinations, no
+//!   `platform.logsDropped`, `platform.restore*` or spans, and a failed POST is logged (among
+//!   [`Emulator::logs`]) and dropped, never retried.
+//! - `accountId` is always `000000000000` (the account of the emulator's ARN);
+//!   `maxMemoryUsedMB` is the function process's peak resident size.
+//! - Init has no 10 s limit of its own: the invocation timeout covers it, as in the RIE.
+//! - An external extension that exits after init resets the sandbox at once.
+//! - `/opt/extensions` itself is not looked at, and nothing disables the Extensions API.
 
 #![deny(missing_docs)]
 
 mod emulator;
+mod ext_api;
+mod extensions;
 mod fault;
+mod lifecycle;
 mod options;
 mod process;
 mod records;
 mod server;
+mod shutdown;
 mod state;
+mod telemetry;
 mod util;
 
 pub use emulator::{Emulator, Invoke, Signal};
 pub use fault::{Fault, Target};
 pub use options::{LogFormat, LogLevel, MAX_PAYLOAD, Options};
 pub use records::{
-    Endpoint, InvokeResult, LogLine, LogStream, Outcome, PostedError, ProcessExit, ResetReason,
-    RuntimeCall,
+    Endpoint, ExtensionError, ExtensionExit, ExtensionInfo, InvokeResult, LogLine, LogStream,
+    Outcome, PostedError, ProcessExit, ResetReason, RuntimeCall, ShutdownAction, ShutdownStep,
+    TelemetryDelivery,
 };

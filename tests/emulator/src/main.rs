@@ -55,8 +55,8 @@ struct Cli {
     memory: u32,
 
     /// Invocation timeout in seconds (fractions allowed), counted from the invoke. On timeout
-    /// the invoker gets Sandbox.Timedout and the function is reset (SIGTERM, SIGKILL after
-    /// the grace period, init again on the next invoke).
+    /// the invoker gets Sandbox.Timedout and the function is reset (shut down as Lambda does,
+    /// see --shutdown-grace; init again on the next invoke).
     #[arg(short, long, value_name = "SECONDS", default_value = "3", value_parser = parse_seconds)]
     timeout: Duration,
 
@@ -107,9 +107,19 @@ struct Cli {
     #[arg(long)]
     invocation_id: bool,
 
-    /// Milliseconds between SIGTERM and SIGKILL when the function is reset or stopped.
+    /// The shutdown budget in milliseconds. As Lambda: with no extension registered the
+    /// function gets SIGKILL at once; otherwise SIGTERM, SIGKILL after 500 ms (an internal
+    /// extension is registered) or 300 ms, then SHUTDOWN to the external extensions with the
+    /// rest of this budget as their deadline.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     shutdown_grace: u64,
+
+    /// Run Lambda extensions: start every executable file in DIR before the function (as
+    /// Lambda does for /opt/extensions), with the function's environment; each registers
+    /// with its file name, and init waits for all of them. Their output is shown like the
+    /// function's.
+    #[arg(long, value_name = "DIR")]
+    extensions: Option<PathBuf>,
 
     /// One-shot mode: an event to send (repeatable, sent in order). A JSON document, a file
     /// (one JSON document, or JSON lines: one event per line), a directory (its files in name
@@ -212,6 +222,9 @@ fn main() -> ExitCode {
             CliLogLevel::Error => LogLevel::Error,
             CliLogLevel::Fatal => LogLevel::Fatal,
         });
+    }
+    if let Some(dir) = cli.extensions {
+        options = options.extensions(dir);
     }
     if let Some(prefix) = cli.runtime_api_prefix {
         options = options.runtime_api_prefix(prefix);

@@ -43,6 +43,9 @@ pub struct Options {
     pub(crate) current_dir: Option<PathBuf>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) log_level: Option<LogLevel>,
+    pub(crate) extensions: Option<PathBuf>,
+    pub(crate) runtime_shutdown_share: Option<Duration>,
+    pub(crate) sigterm_without_extensions: bool,
 }
 
 /// The log format of Lambda's advanced logging controls, given to the function as
@@ -104,8 +107,8 @@ impl Options {
     ///
     /// Defaults: function name `function`, version `$LATEST`, 128 MB, a 3 s timeout (Lambda's
     /// default), region `us-east-1`, a free port on 127.0.0.1, concurrency 1 (and no
-    /// `AWS_LAMBDA_MAX_CONCURRENCY`), handler `bootstrap`, 2000 ms shutdown grace (as the RIE),
-    /// no invocation-id nonce, function output captured but not echoed, no
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`), handler `bootstrap`, no extensions, a 2000 ms shutdown
+    /// budget (as Lambda), no invocation-id nonce, function output captured but not echoed, no
     /// `AWS_LAMBDA_LOG_FORMAT` or `AWS_LAMBDA_LOG_LEVEL` (a function without advanced logging
     /// controls).
     pub fn new<I, S>(command: I) -> Self
@@ -133,6 +136,9 @@ impl Options {
             current_dir: None,
             log_format: None,
             log_level: None,
+            extensions: None,
+            runtime_shutdown_share: None,
+            sigterm_without_extensions: false,
         }
     }
 
@@ -165,9 +171,9 @@ impl Options {
 
     /// The invocation timeout, counted from the moment an invocation gets a slot (at once,
     /// unless earlier invocations occupy all slots), so on a cold start it includes init.
-    /// When it fires, the invoker gets `Sandbox.Timedout` and the process is reset (`SIGTERM`,
-    /// `SIGKILL` after [`Options::shutdown_grace`]); see [`Options::concurrency`] for the
-    /// exception.
+    /// When it fires, the invoker gets `Sandbox.Timedout` and the process is reset (shut down
+    /// as [`Options::shutdown_grace`] describes, then started again by the next invocation);
+    /// see [`Options::concurrency`] for the exception.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -227,9 +233,47 @@ impl Options {
         self
     }
 
-    /// How long a process gets between `SIGTERM` and `SIGKILL` when it is reset or stopped.
+    /// The shutdown budget (2000 ms by default, as Lambda gives a sandbox with an external
+    /// extension). A reset or stop shuts down as Lambda does:
+    ///
+    /// - no extension registered: `SIGKILL` to the function at once (no `SIGTERM`; see
+    ///   [`Options::sigterm_without_extensions`]);
+    /// - otherwise `SIGTERM` to the function's process group, `SIGKILL` after the runtime's
+    ///   share ([`Options::runtime_shutdown_share`]: 500 ms with an internal extension
+    ///   registered, else 300 ms); then `SHUTDOWN` to the external extensions that subscribed
+    ///   to it, with `deadlineMs` at the end of this budget (counted from the start of the
+    ///   shutdown), and `SIGKILL` to those not done by then (those not subscribed get
+    ///   `SIGKILL` at once).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// How long the function gets between `SIGTERM` and `SIGKILL` at a shutdown with
+    /// extensions registered. `None` (the default) is Lambda's share: 500 ms when an internal
+    /// extension is registered, else 300 ms. Tests may lengthen it; the external extensions'
+    /// deadline stays the end of [`Options::shutdown_grace`], so lengthen that too.
+    pub fn runtime_shutdown_share(mut self, share: Option<Duration>) -> Self {
+        self.runtime_shutdown_share = share;
+        self
+    }
+
+    /// Send `SIGTERM` at a shutdown even when no extension is registered, and `SIGKILL` only
+    /// after [`Options::shutdown_grace`] (what this emulator did before it knew extensions;
+    /// not what Lambda does, which kills such a function at once). Off by default.
+    pub fn sigterm_without_extensions(mut self, on: bool) -> Self {
+        self.sigterm_without_extensions = on;
+        self
+    }
+
+    /// Run Lambda extensions: before each start of the function, start every executable
+    /// regular file in `dir` (as Lambda does for `/opt/extensions`), in name order, with the
+    /// function's environment and working directory; their output is captured (and echoed)
+    /// like the function's, see [`crate::Emulator::logs`]. Each must register with its file
+    /// name as `Lambda-Extension-Name`, and init ends only once every registered extension
+    /// (external or internal) has called `event/next`. See the crate docs.
+    pub fn extensions(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.extensions = Some(dir.into());
         self
     }
 

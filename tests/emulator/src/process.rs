@@ -11,8 +11,10 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::extensions::{Launched, Sandbox, extension_files};
 use crate::records::{LogStream, ProcessExit};
 use crate::state::{Ctl, Proc, Running, Shared, State};
+use crate::telemetry::Class;
 use crate::util::epoch_ms;
 
 /// Environment variables Lambda sets that must not leak in from the emulator's environment.
@@ -92,14 +94,11 @@ impl Shared {
         env
     }
 
-    /// Spawn a new function process and its supervisor; the caller holds the state lock.
-    pub(crate) fn spawn_process(self: &Arc<Self>, st: &mut State) -> std::io::Result<()> {
+    /// The command for the function or an extension: the function's environment, working
+    /// directory, piped output, a process group of its own.
+    fn command(&self, program: &std::ffi::OsStr) -> Command {
         let o = &self.config.options;
-        let Some((program, args)) = o.command.split_first() else {
-            return Ok(());
-        };
         let mut cmd = Command::new(program);
-        cmd.args(args);
         for key in SCRUBBED {
             cmd.env_remove(key);
         }
@@ -115,23 +114,102 @@ impl Shared {
             // `curl` of a shell bootstrap) and a Ctrl-C at the terminal reaches only us.
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = {
-            let _guard = self.rt.enter();
-            cmd.spawn()
-                .map_err(|err| spawn_error(program, o.current_dir.as_deref(), &err))?
+        cmd
+    }
+
+    /// `platform.initStart` for a new sandbox.
+    pub(crate) fn emit_init_start(&self, st: &mut State) {
+        let o = &self.config.options;
+        let record = serde_json::json!({
+            "initializationType": self.initialization_type(),
+            "phase": "init",
+            "functionName": o.function_name,
+            "functionVersion": o.version,
+            "instanceMaxMemory": u64::from(o.memory_mb) * 1024 * 1024,
+        });
+        st.sandbox
+            .emit(Class::Platform, "platform.initStart", record);
+    }
+
+    /// Start the external extensions of a new sandbox (the files of
+    /// [`crate::Options::extensions`]); on failure, kill those already started.
+    pub(crate) fn launch_extensions(
+        self: &Arc<Self>,
+        st: &mut State,
+        generation: u64,
+    ) -> std::io::Result<()> {
+        let Some(dir) = &self.config.options.extensions else {
+            return Ok(());
         };
-        let generation = st.starts + 1;
-        st.starts = generation;
-        // A new process: an init error of an earlier one must not answer its invocations.
-        st.pending_init_error = None;
-        let pid = child.id().unwrap_or(0);
+        let files = extension_files(dir).map_err(|err| {
+            std::io::Error::new(
+                err.kind(),
+                format!(
+                    "cannot read the extensions directory {}: {err}",
+                    dir.display()
+                ),
+            )
+        })?;
+        for file in files {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let spawned = {
+                let _guard = self.rt.enter();
+                self.command(file.as_os_str()).spawn()
+            };
+            let mut child = match spawned {
+                Ok(child) => child,
+                Err(err) => {
+                    for launched in &st.sandbox.launched {
+                        let pid = i32::try_from(launched.pid).unwrap_or(0);
+                        if pid > 0 {
+                            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                        }
+                    }
+                    st.sandbox = Sandbox::new(generation, false);
+                    return Err(std::io::Error::new(
+                        err.kind(),
+                        format!("cannot start the extension {}: {err}", file.display()),
+                    ));
+                }
+            };
+            let pid = child.id().unwrap_or(0);
+            let readers = self.read_output(&mut child, generation, Some(&name));
+            st.sandbox.launched.push(Launched {
+                name: name.clone(),
+                pid,
+                alive: true,
+                sigkilled: false,
+            });
+            self.rt.spawn(supervise_extension(
+                Arc::clone(self),
+                generation,
+                name,
+                child,
+                readers,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Start the tasks that record a child's output lines.
+    fn read_output(
+        self: &Arc<Self>,
+        child: &mut Child,
+        generation: u64,
+        extension: Option<&str>,
+    ) -> Vec<JoinHandle<()>> {
         let mut readers = Vec::with_capacity(2);
+        let name = extension.map(ToOwned::to_owned);
         if let Some(out) = child.stdout.take() {
             readers.push(self.rt.spawn(read_lines(
                 Arc::clone(self),
                 out,
                 LogStream::Stdout,
                 generation,
+                name.clone(),
             )));
         }
         if let Some(err) = child.stderr.take() {
@@ -140,8 +218,47 @@ impl Shared {
                 err,
                 LogStream::Stderr,
                 generation,
+                name,
             )));
         }
+        readers
+    }
+
+    /// Spawn a new function process (after its extensions) and its supervisor; the caller
+    /// holds the state lock.
+    pub(crate) fn spawn_process(self: &Arc<Self>, st: &mut State) -> std::io::Result<()> {
+        let o = &self.config.options;
+        let Some((program, args)) = o.command.split_first() else {
+            return Ok(());
+        };
+        let generation = st.starts + 1;
+        st.sandbox = Sandbox::new(generation, true);
+        self.emit_init_start(st);
+        self.launch_extensions(st, generation)?;
+        let mut cmd = self.command(program);
+        cmd.args(args);
+        let spawned = {
+            let _guard = self.rt.enter();
+            cmd.spawn()
+        };
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                for launched in &st.sandbox.launched {
+                    let pid = i32::try_from(launched.pid).unwrap_or(0);
+                    if pid > 0 {
+                        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
+                }
+                st.sandbox = Sandbox::new(generation, false);
+                return Err(spawn_error(program, o.current_dir.as_deref(), &err));
+            }
+        };
+        st.starts = generation;
+        // A new process: an init error of an earlier one must not answer its invocations.
+        st.pending_init_error = None;
+        let pid = child.id().unwrap_or(0);
+        let readers = self.read_output(&mut child, generation, None);
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
         st.process = Proc::Running(Running {
             generation,
@@ -149,6 +266,7 @@ impl Shared {
             inited: false,
             ctl,
             reset: None,
+            exited: false,
         });
         self.rt.spawn(supervise(
             Arc::clone(self),
@@ -200,6 +318,7 @@ async fn read_lines(
     stream: impl AsyncRead + Unpin,
     which: LogStream,
     generation: u64,
+    extension: Option<String>,
 ) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
@@ -212,13 +331,13 @@ async fn read_lines(
                     buf.pop();
                 }
                 let line = String::from_utf8_lossy(&buf).into_owned();
-                shared.record_log(which, line, generation);
+                shared.record_log(which, line, generation, extension.clone());
             }
         }
     }
 }
 
-/// Own the child: forward signals, enforce the grace period, reap it, report the exit.
+/// Own the child: forward signals, reap it, report the exit.
 async fn supervise(
     shared: Arc<Shared>,
     generation: u64,
@@ -228,42 +347,29 @@ async fn supervise(
 ) {
     let pid = child.id().unwrap_or(0);
     let pgid = Pid::from_raw(i32::try_from(pid).unwrap_or(0));
-    let grace = shared.config.options.shutdown_grace;
     let mut sigterm_ms = None;
     let mut sigkilled = false;
-    let mut kill_at: Option<tokio::time::Instant> = None;
     let status = loop {
-        let kill_timer = async {
-            match kill_at {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             status = child.wait() => break status,
-            Some(command) = ctl.recv() => match command {
-                Ctl::Terminate => {
-                    if kill_at.is_none() {
-                        let _ = killpg(pgid, Signal::SIGTERM);
-                        sigterm_ms.get_or_insert_with(epoch_ms);
-                        kill_at = Some(tokio::time::Instant::now() + grace);
+            Some(command) = ctl.recv() => {
+                let signal = match command {
+                    Ctl::Group(signal) => {
+                        let _ = killpg(pgid, signal);
+                        signal
                     }
+                    Ctl::Signal(signal) => {
+                        let _ = kill(pgid, signal);
+                        signal
+                    }
+                };
+                if signal == Signal::SIGTERM {
+                    sigterm_ms.get_or_insert_with(epoch_ms);
                 }
-                Ctl::Signal(signal) => {
-                    let _ = kill(pgid, signal);
-                    if signal == Signal::SIGTERM {
-                        sigterm_ms.get_or_insert_with(epoch_ms);
-                    }
-                    if signal == Signal::SIGKILL {
-                        sigkilled = true;
-                    }
+                if signal == Signal::SIGKILL {
+                    sigkilled = true;
                 }
             },
-            () = kill_timer => {
-                let _ = killpg(pgid, Signal::SIGKILL);
-                sigkilled = true;
-                kill_at = None;
-            }
         }
     };
     // Whatever the process left behind in its group goes with it, as with a sandbox.
@@ -296,4 +402,43 @@ async fn supervise(
         sigkilled,
         exited_ms,
     });
+}
+
+/// Own an external extension's process: reap it, record its exit, tell the sandbox.
+async fn supervise_extension(
+    shared: Arc<Shared>,
+    generation: u64,
+    name: String,
+    mut child: Child,
+    readers: Vec<JoinHandle<()>>,
+) {
+    let pid = child.id().unwrap_or(0);
+    let status = child.wait().await;
+    if let Ok(raw) = i32::try_from(pid)
+        && raw > 0
+    {
+        let _ = killpg(Pid::from_raw(raw), Signal::SIGKILL);
+    }
+    let exited_ms = epoch_ms();
+    let drained = async {
+        for reader in readers {
+            let _ = reader.await;
+        }
+    };
+    let _ = tokio::time::timeout(LOG_DRAIN, drained).await;
+    let (code, signal) = match &status {
+        Ok(status) => (status.code(), status.signal()),
+        Err(_) => (None, None),
+    };
+    let exit = ProcessExit {
+        generation,
+        pid,
+        code,
+        signal,
+        reset: None,
+        sigterm_ms: None,
+        sigkilled: false,
+        exited_ms,
+    };
+    shared.ext_exited(generation, &name, exit);
 }

@@ -19,12 +19,25 @@ pub enum Endpoint {
     InitError,
     /// `GET /2018-06-01/ping` (legacy).
     Ping,
+    /// `POST /2020-01-01/extension/register` (Extensions API).
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next` (Extensions API).
+    ExtensionNext,
+    /// `POST /2020-01-01/extension/init/error` (Extensions API).
+    ExtensionInitError,
+    /// `POST /2020-01-01/extension/exit/error` (Extensions API).
+    ExtensionExitError,
+    /// `PUT /2022-07-01/telemetry` (Telemetry API).
+    TelemetrySubscribe,
+    /// `PUT /2020-08-15/logs` (Logs API; answered as the RIE does, with `Logs.NotSupported`).
+    LogsSubscribe,
     /// Anything else (answered with 404 or 405).
     #[default]
     Other,
 }
 
-/// One HTTP request the function made to the Runtime API, and how the emulator answered it.
+/// One HTTP request the function (or an extension) made to the Runtime API, the Extensions
+/// API or the Telemetry API, and how the emulator answered it.
 ///
 /// Calls are recorded when they arrive and updated when answered, so a call in progress
 /// (typically a `/next` waiting for an event) is visible with `status: None`.
@@ -38,7 +51,9 @@ pub struct RuntimeCall {
     pub method: String,
     /// The request target as received, including any Runtime API prefix and query.
     pub path: String,
-    /// The request id in the path, or for `/next` the id delivered in the answer.
+    /// The request id in the path, or for `/next` (and an extension's `event/next` that
+    /// delivered `INVOKE`) the id delivered in the answer. For the Extensions and Telemetry
+    /// API calls other than `event/next`, the name of the extension (once known).
     pub request_id: Option<String>,
     /// The status the emulator answered with; `None` while the call is in progress (e.g. a
     /// `/next` long-polling) or if the function went away before an answer was produced.
@@ -124,9 +139,9 @@ pub enum LogStream {
     Stderr,
 }
 
-/// One line the function wrote to stdout or stderr (without the line terminator), or a note
-/// from the emulator about the process (then `stream` is `Stderr` and `generation` is the
-/// process concerned).
+/// One line the function or an external extension wrote to stdout or stderr (without the line
+/// terminator), or a note from the emulator about the process (then `stream` is `Stderr` and
+/// `generation` is the process concerned).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// The stream it was written to.
@@ -135,8 +150,11 @@ pub struct LogLine {
     pub line: String,
     /// When it was read, Unix epoch milliseconds.
     pub at_ms: u64,
-    /// The process generation that wrote it.
+    /// The process generation that wrote it (an extension belongs to the generation it was
+    /// started with).
     pub generation: u64,
+    /// The file name of the external extension that wrote it; `None` for the function.
+    pub extension: Option<String>,
 }
 
 /// Why the emulator stopped a function process.
@@ -149,6 +167,8 @@ pub enum ResetReason {
     InitError,
     /// The emulator was stopped.
     Stop,
+    /// An external extension exited (or could not be started) outside a shutdown.
+    ExtensionExit,
 }
 
 /// How a function process ended.
@@ -276,4 +296,119 @@ impl InvokeResult {
             .as_str()
             .map(ToOwned::to_owned)
     }
+}
+
+/// An extension registered with the Extensions API, as [`crate::Emulator::extensions`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionInfo {
+    /// The `Lambda-Extension-Name` it registered with.
+    pub name: String,
+    /// The `Lambda-Extension-Identifier` it was given.
+    pub id: String,
+    /// True for an external extension (its name is that of a file the emulator started from
+    /// [`crate::Options::extensions`]); false for an internal one (registered by the function
+    /// process).
+    pub external: bool,
+    /// The events it subscribed to (`INVOKE`, `SHUTDOWN`), in the order given.
+    pub events: Vec<String>,
+    /// The process generation (sandbox) it belongs to.
+    pub generation: u64,
+    /// When it registered, Unix epoch milliseconds.
+    pub registered_ms: u64,
+    /// How many `event/next` calls it made.
+    pub next_calls: u64,
+    /// Whether it subscribed to the Telemetry API.
+    pub telemetry: bool,
+    /// The `Lambda-Extension-Function-Error-Type` it posted to `init/error` or `exit/error`.
+    pub error_type: Option<String>,
+}
+
+/// How an external extension process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionExit {
+    /// Its file name (the name it registers with).
+    pub name: String,
+    /// How it ended; `reset` and `sigterm_ms` are always `None` (extensions get no signal but
+    /// `SIGKILL`), `sigkilled` tells whether the emulator killed it.
+    pub exit: ProcessExit,
+}
+
+/// One step of a shutdown (a reset, or the emulator stopping), as the emulator took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShutdownStep {
+    /// The process generation (sandbox) shut down.
+    pub generation: u64,
+    /// When the step was taken, Unix epoch milliseconds.
+    pub at_ms: u64,
+    /// What was done.
+    pub action: ShutdownAction,
+}
+
+/// What one [`ShutdownStep`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShutdownAction {
+    /// The shutdown began: the reason given to extensions (`spindown`, `timeout`, `failure`)
+    /// and how many internal and external extensions were registered.
+    Begin {
+        /// The `shutdownReason`.
+        reason: String,
+        /// Registered internal extensions.
+        internal: usize,
+        /// Registered external extensions.
+        external: usize,
+    },
+    /// `SIGTERM` to the runtime's process group.
+    RuntimeSigterm,
+    /// `SIGKILL` to the runtime's process group.
+    RuntimeSigkill,
+    /// The runtime process was gone (observed at this time).
+    RuntimeGone,
+    /// A `SHUTDOWN` event was queued for this external extension.
+    ShutdownEvent {
+        /// The extension's name.
+        extension: String,
+        /// The `deadlineMs` of the event, Unix epoch milliseconds.
+        deadline_ms: u64,
+    },
+    /// `SIGKILL` to an external extension's process group (it did not subscribe to
+    /// `SHUTDOWN`, or did not finish by the deadline, or never registered).
+    ExtensionSigkill {
+        /// The extension's file name.
+        extension: String,
+    },
+    /// The shutdown ended: everything of the sandbox is gone.
+    End,
+}
+
+/// An error an extension posted to `/extension/init/error` or `/extension/exit/error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionError {
+    /// The extension's name.
+    pub extension: String,
+    /// [`Endpoint::ExtensionInitError`] or [`Endpoint::ExtensionExitError`].
+    pub endpoint: Endpoint,
+    /// The `Lambda-Extension-Function-Error-Type` header.
+    pub error_type: String,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// When it arrived, Unix epoch milliseconds.
+    pub received_ms: u64,
+}
+
+/// One batch the emulator POSTed (or tried to) to a Telemetry API subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryDelivery {
+    /// The subscribing extension's name.
+    pub extension: String,
+    /// The destination URI as subscribed (`http://sandbox.localdomain:PORT/...`).
+    pub uri: String,
+    /// The `type` of each record in the batch, in order.
+    pub types: Vec<String>,
+    /// The HTTP status the subscriber answered with; `None` if the POST failed.
+    pub status: Option<u16>,
+    /// Why the POST failed (it is dropped, not retried).
+    pub error: Option<String>,
+    /// When the POST ended, Unix epoch milliseconds.
+    pub at_ms: u64,
 }

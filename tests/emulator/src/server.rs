@@ -61,6 +61,9 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>, connection: u64) -> 
         let rest = rest.to_owned();
         return invoke_api(&shared, req, &rest).await;
     }
+    if let Some(endpoint) = crate::ext_api::endpoint(req.uri().path(), &shared.config.prefix) {
+        return crate::ext_api::handle(&shared, req, endpoint, connection).await;
+    }
     runtime_api(&shared, req, connection).await
 }
 
@@ -75,7 +78,7 @@ pub(crate) struct Body {
 }
 
 impl Body {
-    fn full(data: impl Into<Bytes>) -> Self {
+    pub(crate) fn full(data: impl Into<Bytes>) -> Self {
         Body {
             data: Some(data.into()),
             fail_after: None,
@@ -127,7 +130,11 @@ impl HttpBody for Body {
     }
 }
 
-fn respond(status: u16, headers: Vec<(HeaderName, HeaderValue)>, body: Body) -> Response<Body> {
+pub(crate) fn respond(
+    status: u16,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Body,
+) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -137,7 +144,7 @@ fn respond(status: u16, headers: Vec<(HeaderName, HeaderValue)>, body: Body) -> 
     response
 }
 
-fn json_response(status: u16, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn json_response(status: u16, body: Vec<u8>) -> Response<Body> {
     respond(
         status,
         vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -145,7 +152,7 @@ fn json_response(status: u16, body: Vec<u8>) -> Response<Body> {
     )
 }
 
-fn header_value(value: &str) -> HeaderValue {
+pub(crate) fn header_value(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
@@ -158,18 +165,18 @@ pub(crate) fn json_header(raw: &[u8]) -> Option<HeaderValue> {
 // ----- reading request bodies -------------------------------------------------------------
 
 #[derive(Debug, Default)]
-struct BodyRead {
+pub(crate) struct BodyRead {
     /// The body, if it fit in the limit.
-    bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// Bytes received in total.
-    len: usize,
-    too_large: bool,
+    pub(crate) len: usize,
+    pub(crate) too_large: bool,
     /// The connection failed or the body was cut short.
-    broken: bool,
+    pub(crate) broken: bool,
     trailers: Option<HeaderMap>,
 }
 
-async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
+pub(crate) async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
     // Keep reading past the limit (discarding) so the client gets our answer instead of a
     // reset, but not forever.
     const DRAIN_LIMIT: usize = 64 << 20;
@@ -207,18 +214,58 @@ async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
 // ----- the Runtime API --------------------------------------------------------------------
 
 /// Records a Runtime API call when it is answered, or (on drop) when it never was.
-struct Recorder {
+pub(crate) struct Recorder {
     shared: Arc<Shared>,
     call: RuntimeCall,
     recorded: bool,
 }
 
 impl Recorder {
-    fn call(&mut self) -> &mut RuntimeCall {
+    /// Record the arrival of `req` (to `endpoint`, with `id` from its path).
+    pub(crate) fn arrived(
+        shared: &Arc<Shared>,
+        req: &Request<Incoming>,
+        endpoint: Endpoint,
+        id: Option<String>,
+        connection: u64,
+    ) -> Self {
+        let (seq, generation) = shared.call_started();
+        let rec = Recorder {
+            shared: Arc::clone(shared),
+            recorded: false,
+            call: RuntimeCall {
+                seq,
+                endpoint,
+                method: req.method().to_string(),
+                path: req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+                request_id: id,
+                status: None,
+                request_headers: headers_vec(req.headers()),
+                response_headers: Vec::new(),
+                body_len: 0,
+                body: Vec::new(),
+                response_body: Vec::new(),
+                received_ms: epoch_ms(),
+                responded_ms: None,
+                abandoned: false,
+                fault: None,
+                generation,
+                connection,
+            },
+        };
+        shared.record_arrival(rec.call.clone());
+        rec
+    }
+
+    pub(crate) fn call(&mut self) -> &mut RuntimeCall {
         &mut self.call
     }
 
-    fn finish(mut self, response: Response<Body>) -> Response<Body> {
+    pub(crate) fn finish(mut self, response: Response<Body>) -> Response<Body> {
         let mut call = std::mem::take(&mut self.call);
         self.recorded = true;
         call.status = Some(response.status().as_u16());
@@ -291,36 +338,8 @@ async fn runtime_api(
     req: Request<Incoming>,
     connection: u64,
 ) -> Response<Body> {
-    let (seq, generation) = shared.call_started();
     let (endpoint, id) = parse_runtime_path(req.uri().path(), &shared.config.prefix);
-    let mut rec = Recorder {
-        shared: Arc::clone(shared),
-        recorded: false,
-        call: RuntimeCall {
-            seq,
-            endpoint,
-            method: req.method().to_string(),
-            path: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
-            request_id: id.clone(),
-            status: None,
-            request_headers: headers_vec(req.headers()),
-            response_headers: Vec::new(),
-            body_len: 0,
-            body: Vec::new(),
-            response_body: Vec::new(),
-            received_ms: epoch_ms(),
-            responded_ms: None,
-            abandoned: false,
-            fault: None,
-            generation,
-            connection,
-        },
-    };
-    shared.record_arrival(rec.call.clone());
+    let mut rec = Recorder::arrived(shared, &req, endpoint, id.clone(), connection);
     let method = req.method().clone();
     let response = match (endpoint, id) {
         (Endpoint::Next, _) if method == Method::GET => next(shared, &mut rec).await,
@@ -551,7 +570,7 @@ fn accepted() -> Response<Body> {
     json_response(202, br#"{"status":"OK"}"#.to_vec())
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

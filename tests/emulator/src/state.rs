@@ -5,18 +5,23 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::AbortHandle;
 
+use serde_json::json;
+
+use crate::extensions::{Sandbox, round2};
 use crate::fault::{Fault, Target};
 use crate::options::Options;
 use crate::records::{
-    Endpoint, InvokeResult, LogLine, LogStream, Outcome, ProcessExit, ResetReason, RuntimeCall,
+    Endpoint, ExtensionExit, InvokeResult, LogLine, LogStream, Outcome, ProcessExit, ResetReason,
+    RuntimeCall, ShutdownStep, TelemetryDelivery,
 };
+use crate::telemetry::{Class, line_record, start_record};
 use crate::util::{epoch_ms, invoke_error_body, request_id, trace_id};
 
 /// Derived, immutable configuration.
@@ -59,19 +64,21 @@ pub(crate) struct Submission {
 }
 
 #[derive(Debug)]
-struct Invocation {
+pub(crate) struct Invocation {
     sub: Submission,
     trace_id: String,
     nonce: Option<String>,
     submitted: Instant,
     deadline_ms: u64,
-    phase: Phase,
+    pub(crate) phase: Phase,
     reply: Option<Reply>,
     timer: Option<AbortHandle>,
+    /// When it was delivered on `/next`.
+    dispatched: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     /// Waiting for a slot.
     Queued,
     /// Has a slot and a running timer, waiting for a `/next`.
@@ -103,8 +110,8 @@ pub(crate) enum NextOutcome {
 /// A command to the task that owns a function process.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ctl {
-    /// `SIGTERM` to the process group, `SIGKILL` after the grace period.
-    Terminate,
+    /// Send this signal to the process group (a shutdown step).
+    Group(nix::sys::signal::Signal),
     /// Send this signal to the process.
     Signal(nix::sys::signal::Signal),
 }
@@ -116,6 +123,8 @@ pub(crate) struct Running {
     pub(crate) inited: bool,
     pub(crate) ctl: mpsc::UnboundedSender<Ctl>,
     pub(crate) reset: Option<ResetReason>,
+    /// The process exited; its sandbox is still being shut down.
+    pub(crate) exited: bool,
 }
 
 #[derive(Debug)]
@@ -132,9 +141,9 @@ pub(crate) enum Proc {
 /// The mutable state.
 #[derive(Debug)]
 pub(crate) struct State {
-    invocations: HashMap<String, Invocation>,
+    pub(crate) invocations: HashMap<String, Invocation>,
     queue: VecDeque<String>,
-    ready: VecDeque<String>,
+    pub(crate) ready: VecDeque<String>,
     active: usize,
     /// Ids the function already answered, with the `/next` count at that moment.
     responded: HashMap<String, u64>,
@@ -151,7 +160,7 @@ pub(crate) struct State {
     /// fixed and restarted function's first invoke is answered by the new process.
     pub(crate) pending_init_error: Option<PendingInitError>,
     /// The generation whose process posted the last init error (for readiness reports).
-    init_failed: Option<u64>,
+    pub(crate) init_failed: Option<u64>,
     pub(crate) calls: Vec<RuntimeCall>,
     call_seq: u64,
     pub(crate) logs: Vec<LogLine>,
@@ -163,12 +172,20 @@ pub(crate) struct State {
     /// always finds the call that produced it in the records.
     deferring: Option<u64>,
     deferred: Vec<(u64, Reply, InvokeResult)>,
+    /// The extensions of the current sandbox.
+    pub(crate) sandbox: Sandbox,
+    pub(crate) ext_exits: Vec<ExtensionExit>,
+    pub(crate) shutdown_steps: Vec<ShutdownStep>,
+    pub(crate) telemetry: Vec<TelemetryDelivery>,
+    /// Shutdown tasks not finished yet.
+    pub(crate) shutdowns_running: usize,
 }
 
 #[derive(Debug)]
 pub(crate) struct PendingInitError {
-    seq: u64,
-    generation: u64,
+    /// The call that posted it (none for an extension that crashed).
+    seq: Option<u64>,
+    pub(crate) generation: u64,
     body: Bytes,
     content_type: String,
 }
@@ -182,8 +199,10 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) rt: tokio::runtime::Handle,
     state: Mutex<State>,
-    /// Woken whenever an invocation becomes ready for dispatch.
+    /// Woken whenever an invocation becomes ready for dispatch (or the init gate may open).
     pub(crate) dispatch: Notify,
+    /// Woken whenever an event is queued for an extension.
+    pub(crate) ext_events: Notify,
 }
 
 impl Shared {
@@ -217,8 +236,14 @@ impl Shared {
                 stopping: false,
                 deferring: None,
                 deferred: Vec::new(),
+                sandbox: Sandbox::new(0, true),
+                ext_exits: Vec::new(),
+                shutdown_steps: Vec::new(),
+                telemetry: Vec::new(),
+                shutdowns_running: 0,
             }),
             dispatch: Notify::new(),
+            ext_events: Notify::new(),
         }
     }
 
@@ -247,6 +272,7 @@ impl Shared {
             phase: Phase::Queued,
             reply: Some(reply),
             timer: None,
+            dispatched: None,
         };
         if st.stopping {
             let result = self.result(
@@ -268,7 +294,7 @@ impl Shared {
     }
 
     /// Give queued invocations free slots, start their timers, make sure a process runs.
-    fn pump(self: &Arc<Self>, st: &mut State) {
+    pub(crate) fn pump(self: &Arc<Self>, st: &mut State) {
         let mut woke = false;
         while st.active < self.config.slots {
             let Some(id) = st.queue.pop_front() else {
@@ -302,13 +328,14 @@ impl Shared {
             {
                 // The error of an init that failed while nobody was waiting. As with every
                 // post, the invoker hears of it once the `/init/error` call is on record.
-                let recorded = st
-                    .calls
-                    .iter()
-                    .any(|c| c.seq == seq && (c.status.is_some() || c.abandoned));
+                let recorded = seq.is_none_or(|seq| {
+                    st.calls
+                        .iter()
+                        .any(|c| c.seq == seq && (c.status.is_some() || c.abandoned))
+                });
                 let deferring = st.deferring;
                 if !recorded {
-                    st.deferring = Some(seq);
+                    st.deferring = seq;
                 }
                 self.finish_init_error(st, &id, body.to_vec(), content_type);
                 st.deferring = deferring;
@@ -326,7 +353,7 @@ impl Shared {
     }
 
     /// End an invocation: stop its timer, free its slot, answer the invoker.
-    fn finish(
+    pub(crate) fn finish(
         self: &Arc<Self>,
         st: &mut State,
         id: &str,
@@ -352,6 +379,9 @@ impl Shared {
         let mut result = self.result(id, &inv, status, body, outcome);
         if let Some(content_type) = content_type {
             result.content_type = content_type;
+        }
+        if let (Phase::Dispatched { .. }, Some(at)) = (inv.phase, inv.dispatched) {
+            self.emit_done(st, id, &result, at);
         }
         if self.config.options.log_invocations {
             eprintln!(
@@ -442,7 +472,7 @@ impl Shared {
         st.next_calls += 1;
         // Whoever calls `/next` got through init: an earlier init error is history.
         st.pending_init_error = None;
-        match &mut st.process {
+        let tag = match &mut st.process {
             Proc::External { inited } => {
                 *inited = true;
                 0
@@ -452,8 +482,22 @@ impl Shared {
                 running.generation
             }
             // A straggler from a process that is gone.
-            Proc::Stopped => u64::MAX,
+            Proc::Stopped => return u64::MAX,
+        };
+        // The runtime's first `/next` closes registration and ends the runtime's init.
+        if st.sandbox.generation == tag && !st.sandbox.runtime_ready {
+            st.sandbox.runtime_ready = true;
+            st.sandbox.registration_open = false;
+            let record = json!({
+                "initializationType": self.initialization_type(),
+                "phase": "init",
+                "status": "success",
+            });
+            st.sandbox
+                .emit(Class::Platform, "platform.initRuntimeDone", record);
         }
+        self.check_init_complete(&mut st);
+        tag
     }
 
     /// Hand the oldest ready invocation to a `/next` of generation `tag`, if allowed now.
@@ -464,7 +508,11 @@ impl Shared {
             Proc::Running(running) if running.reset.is_none() => running.generation,
             _ => return None,
         };
-        if generation != tag || st.stopping {
+        if generation != tag || st.stopping || !st.sandbox.init_complete {
+            return None;
+        }
+        // As Lambda: the next invocation waits until the extensions are done with the last.
+        if self.config.slots == 1 && st.sandbox.invoke_busy() {
             return None;
         }
         let id = st.ready.front()?.clone();
@@ -475,19 +523,79 @@ impl Shared {
         st.ready.pop_front();
         let inv = st.invocations.get_mut(&id)?;
         inv.phase = Phase::Dispatched { generation };
-        Some(NextOutcome::Event(
-            Box::new(Dispatch {
-                request_id: id,
-                payload: inv.sub.payload.clone(),
-                deadline_ms: inv.deadline_ms,
-                trace_id: inv.trace_id.clone(),
-                nonce: inv.nonce.clone(),
-                client_context: inv.sub.client_context.clone(),
-                cognito_identity: inv.sub.cognito_identity.clone(),
-                tenant_id: inv.sub.tenant_id.clone(),
-            }),
-            fault,
-        ))
+        inv.dispatched = Some(Instant::now());
+        let invoke = json!({
+            "eventType": "INVOKE",
+            "deadlineMs": inv.deadline_ms,
+            "requestId": id,
+            "invokedFunctionArn": self.config.arn,
+            "tracing": { "type": "X-Amzn-Trace-Id", "value": inv.trace_id },
+        });
+        let tenant = inv
+            .sub
+            .tenant_id
+            .as_ref()
+            .and_then(|t| t.to_str().ok())
+            .map(ToOwned::to_owned);
+        let inv = st.invocations.get(&id)?;
+        let dispatch = Dispatch {
+            request_id: id.clone(),
+            payload: inv.sub.payload.clone(),
+            deadline_ms: inv.deadline_ms,
+            trace_id: inv.trace_id.clone(),
+            nonce: inv.nonce.clone(),
+            client_context: inv.sub.client_context.clone(),
+            cognito_identity: inv.sub.cognito_identity.clone(),
+            tenant_id: inv.sub.tenant_id.clone(),
+        };
+        let start = start_record(&id, &self.config.options.version, tenant.as_deref());
+        st.sandbox.emit(Class::Platform, "platform.start", start);
+        if st.sandbox.queue_invoke(&invoke, &id) {
+            self.ext_events.notify_waiters();
+        }
+        Some(NextOutcome::Event(Box::new(dispatch), fault))
+    }
+
+    /// `platform.runtimeDone` and `platform.report` for an invocation that was delivered.
+    fn emit_done(&self, st: &mut State, id: &str, result: &InvokeResult, dispatched: Instant) {
+        let (status, error_type) = match result.outcome {
+            Outcome::Response => ("success", None),
+            Outcome::FunctionError => ("error", result.error_type()),
+            Outcome::TimedOut => ("timeout", Some("Sandbox.Timedout".to_owned())),
+            _ => (
+                "failure",
+                result
+                    .error_type()
+                    .or_else(|| Some("Runtime.ExitError".to_owned())),
+            ),
+        };
+        let ms = round2(dispatched.elapsed().as_secs_f64() * 1000.0);
+        let mut done = json!({
+            "requestId": id,
+            "status": status,
+            "metrics": { "durationMs": ms, "producedBytes": result.body.len() },
+        });
+        let max_memory = match &st.process {
+            Proc::Running(running) => max_memory_mb(running.pid),
+            _ => 0,
+        };
+        let mut metrics = json!({
+            "durationMs": ms,
+            "billedDurationMs": ms.ceil(),
+            "memorySizeMB": self.config.options.memory_mb,
+            "maxMemoryUsedMB": max_memory,
+        });
+        if let Some(init) = st.sandbox.init_duration_ms.take() {
+            metrics["initDurationMs"] = json!(round2(init));
+        }
+        let mut report = json!({ "requestId": id, "status": status, "metrics": metrics });
+        if let Some(error_type) = error_type {
+            done["errorType"] = json!(error_type);
+            report["errorType"] = json!(error_type);
+        }
+        st.sandbox
+            .emit(Class::Platform, "platform.runtimeDone", done);
+        st.sandbox.emit(Class::Platform, "platform.report", report);
     }
 
     /// The next injected fault for a post to `endpoint`, if any.
@@ -543,6 +651,26 @@ impl Shared {
             Proc::Stopped => return Err(PostRejection::OutOfOrder),
             _ => {}
         }
+        let record = json!({
+            "initializationType": self.initialization_type(),
+            "phase": "init",
+            "status": "error",
+        });
+        st.sandbox
+            .emit(Class::Platform, "platform.initRuntimeDone", record);
+        self.fail_init(&mut st, Some(seq), body, content_type);
+        Ok(())
+    }
+
+    /// Init failed (the runtime's or an extension's init error, or an extension crash): the
+    /// waiting invocations get `body` (or the next one does), and the sandbox is reset.
+    pub(crate) fn fail_init(
+        self: &Arc<Self>,
+        st: &mut State,
+        seq: Option<u64>,
+        body: Vec<u8>,
+        content_type: String,
+    ) {
         let generation = match &st.process {
             Proc::Running(running) => running.generation,
             _ => 0,
@@ -557,15 +685,14 @@ impl Shared {
                 content_type,
             });
         } else {
-            st.deferring = Some(seq);
+            st.deferring = seq;
             for id in waiting {
-                self.finish_init_error(&mut st, &id, body.clone(), content_type.clone());
+                self.finish_init_error(st, &id, body.clone(), content_type.clone());
             }
             st.deferring = None;
         }
-        self.reset(&mut st, ResetReason::InitError);
-        self.pump(&mut st);
-        Ok(())
+        self.reset(st, ResetReason::InitError);
+        self.pump(st);
     }
 
     // ----- faults, records -------------------------------------------------------------
@@ -616,155 +743,65 @@ impl Shared {
         }
     }
 
-    pub(crate) fn record_log(&self, stream: LogStream, line: String, generation: u64) {
+    /// A line from the function or (with its name) an external extension.
+    pub(crate) fn record_log(
+        &self,
+        stream: LogStream,
+        line: String,
+        generation: u64,
+        extension: Option<String>,
+    ) {
         if self.config.options.echo_logs {
             eprintln!("{line}");
         }
-        self.lock().logs.push(LogLine {
+        let mut st = self.lock();
+        if st.sandbox.generation == generation {
+            let class = match extension {
+                Some(_) => Class::Extension,
+                None => Class::Function,
+            };
+            let kind = match class {
+                Class::Extension => "extension",
+                _ => "function",
+            };
+            st.sandbox.emit(class, kind, line_record(&line));
+        }
+        st.logs.push(LogLine {
             stream,
             line,
             at_ms: epoch_ms(),
             generation,
+            extension,
         });
     }
 
-    // ----- process lifecycle -----------------------------------------------------------
-
-    /// Start a process if invocations are waiting and none runs.
-    fn ensure_process(self: &Arc<Self>, st: &mut State) {
-        if !matches!(st.process, Proc::Stopped) || st.stopping {
-            return;
+    /// A note of the emulator's own, among the logs (and echoed with them).
+    pub(crate) fn note(&self, line: String) {
+        if self.config.options.echo_logs {
+            eprintln!("{line}");
         }
-        if let Err(err) = self.spawn_process(st) {
-            let message = format!("Couldn't start the function: {err}");
-            let generation = st.starts;
-            st.logs.push(LogLine {
-                stream: LogStream::Stderr,
-                line: format!("lambda-emulator: {message}"),
-                at_ms: epoch_ms(),
-                generation,
-            });
-            if self.config.options.echo_logs {
-                eprintln!("lambda-emulator: {message}");
-            }
-            let waiting: Vec<String> = st.ready.iter().cloned().collect();
-            for id in waiting {
-                let body = invoke_error_body(
-                    "Runtime.InvalidEntrypoint",
-                    &format!("RequestId: {id} Error: {message}"),
-                );
-                self.finish(st, &id, 502, body, None, Outcome::ExitError);
-            }
-        }
-    }
-
-    /// Start the process now (used at start-up); errors if it cannot be spawned.
-    pub(crate) fn start_process(self: &Arc<Self>) -> std::io::Result<()> {
         let mut st = self.lock();
-        if matches!(st.process, Proc::Stopped) {
-            self.spawn_process(&mut st)?;
-        }
-        Ok(())
+        let generation = st.sandbox.generation;
+        st.logs.push(LogLine {
+            stream: LogStream::Stderr,
+            line,
+            at_ms: epoch_ms(),
+            generation,
+            extension: None,
+        });
     }
+}
 
-    /// Ask the current process to shut down (`SIGTERM`, then `SIGKILL` after the grace).
-    fn reset(&self, st: &mut State, reason: ResetReason) {
-        if let Proc::Running(running) = &mut st.process
-            && running.reset.is_none()
-        {
-            running.reset = Some(reason);
-            let _ = running.ctl.send(Ctl::Terminate);
-        }
-    }
-
-    /// Send a signal to the current process.
-    pub(crate) fn signal(&self, signal: nix::sys::signal::Signal) -> std::io::Result<()> {
-        let st = self.lock();
-        match &st.process {
-            Proc::Running(running) => running
-                .ctl
-                .send(Ctl::Signal(signal))
-                .map_err(|_| std::io::Error::other("the function process is gone")),
-            _ => Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no function process is running",
-            )),
-        }
-    }
-
-    /// The process of `generation` has exited.
-    pub(crate) fn on_exit(self: &Arc<Self>, exit: ProcessExit) {
-        let mut st = self.lock();
-        // `exit.reset` is the reason as of the exit: a reset asked for while the supervisor
-        // collected the last output came too late to be the cause.
-        let reset = exit.reset;
-        let inited = match &st.process {
-            Proc::Running(running) if running.generation == exit.generation => running.inited,
-            _ => {
-                st.exits.push(exit);
-                return;
-            }
-        };
-        st.process = Proc::Stopped;
-        // Its init error answered nobody; the next invocation starts a new process (perhaps
-        // a fixed one), and that process answers it.
-        if st
-            .pending_init_error
-            .as_ref()
-            .is_some_and(|pending| pending.generation == exit.generation)
-        {
-            st.pending_init_error = None;
-        }
-        let description = exit.describe();
-        let generation = exit.generation;
-        st.exits.push(exit);
-        // Invocations the process had taken die with it; if it never finished init, the
-        // invocations waiting for that init fail too (a crash loop must not spin forever).
-        let mut doomed: Vec<String> = st
-            .invocations
-            .iter()
-            .filter(|(_, inv)| inv.phase == Phase::Dispatched { generation })
-            .map(|(id, _)| id.clone())
-            .collect();
-        if !inited && reset.is_none() {
-            doomed.extend(st.ready.iter().cloned());
-        }
-        for id in doomed {
-            let message = if reset == Some(ResetReason::Timeout) {
-                format!(
-                    "RequestId: {id} Error: Runtime was reset after another invocation timed out ({description})"
-                )
-            } else if description == "exit status 0" {
-                format!("RequestId: {id} Error: Runtime exited without providing a reason")
-            } else {
-                format!("RequestId: {id} Error: Runtime exited with error: {description}")
-            };
-            let body = invoke_error_body("Runtime.ExitError", &message);
-            self.finish(&mut st, &id, 502, body, None, Outcome::ExitError);
-        }
-        self.pump(&mut st);
-        if !st.ready.is_empty() {
-            self.ensure_process(&mut st);
-        }
-    }
-
-    /// Refuse new work, fail everything pending and ask the process to stop.
-    pub(crate) fn begin_stop(self: &Arc<Self>) {
-        let mut st = self.lock();
-        st.stopping = true;
-        let ids: Vec<String> = st.invocations.keys().cloned().collect();
-        for id in ids {
-            let body = invoke_error_body("Emulator.Stopped", "The emulator was stopped");
-            self.finish(&mut st, &id, 503, body, None, Outcome::Stopped);
-        }
-        st.pending_init_error = None;
-        self.reset(&mut st, ResetReason::Stop);
-    }
-
-    /// True when no managed process is alive.
-    pub(crate) fn process_gone(&self) -> bool {
-        !matches!(self.lock().process, Proc::Running(_))
-    }
+/// The peak resident memory of `pid` in MB (`VmHWM`), 0 if unknown.
+fn max_memory_mb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb.div_ceil(1024))
+        })
+        .unwrap_or(0)
 }
 
 /// Why a post for a request id is refused.
@@ -813,35 +850,4 @@ fn take_fault(faults: &mut VecDeque<(Target, Fault)>, endpoint: Endpoint) -> Opt
         .iter()
         .position(|(target, fault)| target.matches(endpoint) && fault.applies_to(endpoint))?;
     faults.remove(index).map(|(_, fault)| fault)
-}
-
-/// How long to wait for a process to go away when stopping: grace plus slack.
-pub(crate) fn stop_wait(grace: Duration) -> Duration {
-    grace + Duration::from_secs(5)
-}
-
-impl Shared {
-    /// `Some(Ok)` once the current process made its first `/next`, `Some(Err)` if it failed
-    /// to initialize, `None` while it is still initializing.
-    pub(crate) fn readiness(&self) -> Option<Result<(), String>> {
-        let st = self.lock();
-        if st.pending_init_error.is_some() {
-            return Some(Err("the function reported an init error".to_owned()));
-        }
-        match &st.process {
-            Proc::External { inited } => inited.then_some(Ok(())),
-            Proc::Running(running) if running.reset.is_some() => {
-                Some(Err("the function is being reset".to_owned()))
-            }
-            Proc::Running(running) => running.inited.then_some(Ok(())),
-            Proc::Stopped => Some(Err(match st.exits.last() {
-                Some(exit) if st.init_failed == Some(exit.generation) => format!(
-                    "the function reported an init error and exited ({})",
-                    exit.describe()
-                ),
-                Some(exit) => format!("the function exited during init ({})", exit.describe()),
-                None => "the function is not running".to_owned(),
-            })),
-        }
-    }
 }

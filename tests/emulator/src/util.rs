@@ -62,6 +62,19 @@ pub(crate) fn log_stream_name(now_ms: u64, version: &str) -> String {
     )
 }
 
+/// An ISO 8601 UTC timestamp with milliseconds, `2025-03-01T10:00:00.123Z`.
+pub(crate) fn iso8601(ms: u64) -> String {
+    let (y, m, d) = civil_from_days(ms / 86_400_000);
+    let in_day = ms % 86_400_000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
+}
+
 /// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
@@ -97,6 +110,7 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(iso8601(1_709_208_000_123), "2024-02-29T12:00:00.123Z");
     }
 
     #[test]

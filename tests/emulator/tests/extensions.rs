@@ -1,0 +1,450 @@
+//! The Extensions API and Lambda's shutdown sequence, with bash + curl extensions and
+//! functions (`fixtures/`) run as real processes against the emulator on loopback.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Scratch, WAIT, fixture, http, now_ms, register, wait_for};
+use lambda_emulator::{Emulator, Endpoint, Options, Outcome, ShutdownAction, ShutdownStep};
+use serde_json::Value;
+
+fn function(scratch: &Scratch) -> Options {
+    Options::new([fixture("function.sh")])
+        .env("EXT_OUT", &scratch.0)
+        .timeout(Duration::from_secs(30))
+}
+
+fn actions(steps: &[ShutdownStep]) -> Vec<ShutdownAction> {
+    steps.iter().map(|s| s.action.clone()).collect()
+}
+
+fn step_at(steps: &[ShutdownStep], action: &ShutdownAction) -> u64 {
+    steps
+        .iter()
+        .find(|s| &s.action == action)
+        .unwrap_or_else(|| panic!("no {action:?} in {steps:?}"))
+        .at_ms
+}
+
+#[test]
+fn an_external_extension_gets_one_invoke_per_invocation_and_shutdown_at_exit() {
+    let scratch = Scratch::new("ext-invoke");
+    let dir = scratch.extensions(&["probe-ext"]);
+    let emu = Emulator::start(function(&scratch).extensions(&dir)).unwrap();
+    emu.wait_ready(WAIT).unwrap();
+
+    let registered = emu.extensions();
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!(registered[0].name, "probe-ext");
+    assert!(registered[0].external);
+    assert_eq!(registered[0].events, ["INVOKE", "SHUTDOWN"]);
+    let body: Value = serde_json::from_str(&scratch.read("probe-ext.register")).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "functionName": "function",
+            "functionVersion": "$LATEST",
+            "handler": "bootstrap",
+            "accountId": "000000000000",
+        })
+    );
+    let call = emu
+        .calls()
+        .into_iter()
+        .find(|c| c.endpoint == Endpoint::ExtensionRegister)
+        .unwrap();
+    assert_eq!(call.status, Some(200));
+    assert_eq!(
+        call.response_header("lambda-extension-identifier"),
+        Some(registered[0].id.as_str())
+    );
+
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let before = now_ms();
+        let result = emu.invoke(format!(r#"{{"n":{n}}}"#)).unwrap();
+        assert_eq!(result.outcome, Outcome::Response, "{}", result.body_str());
+        ids.push((result.request_id, before));
+    }
+    assert!(
+        wait_for(WAIT, || scratch.json_lines("probe-ext.events").len() >= 3),
+        "{:?}",
+        scratch.read("probe-ext.events")
+    );
+    let events = scratch.json_lines("probe-ext.events");
+    assert_eq!(events.len(), 3, "{events:?}");
+    for (event, (id, before)) in events.iter().zip(&ids) {
+        assert_eq!(event["eventType"], "INVOKE");
+        assert_eq!(event["requestId"], id.as_str());
+        assert_eq!(
+            event["invokedFunctionArn"],
+            "arn:aws:lambda:us-east-1:000000000000:function:function"
+        );
+        let deadline = event["deadlineMs"].as_u64().unwrap();
+        assert!(deadline >= before + 29_000, "{deadline} vs {before}");
+        assert_eq!(event["tracing"]["type"], "X-Amzn-Trace-Id");
+    }
+
+    let stopped_at = now_ms();
+    emu.stop().unwrap();
+    let events = scratch.json_lines("probe-ext.events");
+    assert_eq!(events.len(), 4, "{events:?}");
+    let shutdown = &events[3];
+    assert_eq!(shutdown["eventType"], "SHUTDOWN");
+    assert_eq!(shutdown["shutdownReason"], "spindown");
+    let deadline = shutdown["deadlineMs"].as_u64().unwrap();
+    assert!(
+        deadline >= stopped_at && deadline <= now_ms() + 2_000,
+        "{deadline}"
+    );
+
+    let steps = emu.shutdown_steps();
+    let acts = actions(&steps);
+    assert_eq!(
+        acts.first(),
+        Some(&ShutdownAction::Begin {
+            reason: "spindown".to_owned(),
+            internal: 0,
+            external: 1
+        })
+    );
+    // An extension is registered: the runtime gets SIGTERM (bash dies of it at once).
+    assert!(acts.contains(&ShutdownAction::RuntimeSigterm), "{acts:?}");
+    assert!(!acts.contains(&ShutdownAction::RuntimeSigkill), "{acts:?}");
+    let event_step = ShutdownAction::ShutdownEvent {
+        extension: "probe-ext".to_owned(),
+        deadline_ms: deadline,
+    };
+    assert!(acts.contains(&event_step), "{acts:?}");
+    assert!(step_at(&steps, &ShutdownAction::RuntimeGone) <= step_at(&steps, &event_step));
+    assert!(
+        !acts
+            .iter()
+            .any(|a| matches!(a, ShutdownAction::ExtensionSigkill { .. })),
+        "{acts:?}"
+    );
+    assert_eq!(acts.last(), Some(&ShutdownAction::End));
+    // It exited on its own, before its deadline.
+    let exits = emu.extension_exits();
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    assert_eq!(exits[0].name, "probe-ext");
+    assert!(
+        exits[0].exit.success() && !exits[0].exit.sigkilled,
+        "{exits:?}"
+    );
+    assert!(exits[0].exit.exited_ms <= deadline, "{exits:?}");
+    assert_eq!(emu.exits()[0].signal, Some(15));
+    assert!(emu.log_text().contains("extension probe-ext: shutdown"));
+    let line = emu
+        .logs()
+        .into_iter()
+        .find(|l| l.line.starts_with("extension probe-ext: registered"))
+        .unwrap();
+    assert_eq!(line.extension.as_deref(), Some("probe-ext"));
+}
+
+#[test]
+fn init_waits_for_the_first_event_next_of_every_extension() {
+    let scratch = Scratch::new("ext-gate");
+    let dir = scratch.extensions(&["slow-ext"]);
+    let go = scratch.path("go");
+    let emu = Emulator::start(
+        function(&scratch)
+            .extensions(&dir)
+            .env("EXT_WAIT_FILE", &go),
+    )
+    .unwrap();
+    // Registered, and the runtime polls /next, but the extension has not called event/next.
+    assert!(wait_for(WAIT, || {
+        emu.extensions().len() == 1
+            && emu
+                .calls()
+                .iter()
+                .any(|c| c.endpoint == Endpoint::Next && c.status.is_none())
+    }));
+    let invoker = std::thread::scope(|s| {
+        let pending = s.spawn(|| emu.invoke(br#"{"a":1}"#).unwrap());
+        // Init is not done: the invocation is not delivered.
+        assert!(
+            emu.wait_ready(Duration::from_millis(800)).is_err(),
+            "init ended without the extension"
+        );
+        assert!(
+            !emu.calls()
+                .iter()
+                .any(|c| c.endpoint == Endpoint::Next && c.status == Some(200))
+        );
+        std::fs::write(&go, b"").unwrap();
+        pending.join().unwrap()
+    });
+    assert_eq!(invoker.outcome, Outcome::Response, "{}", invoker.body_str());
+    emu.wait_ready(WAIT).unwrap();
+    let next = emu
+        .calls()
+        .into_iter()
+        .find(|c| c.endpoint == Endpoint::ExtensionNext)
+        .unwrap();
+    let delivered = emu
+        .calls()
+        .into_iter()
+        .find(|c| c.endpoint == Endpoint::Next && c.status == Some(200))
+        .unwrap();
+    assert!(next.received_ms <= delivered.responded_ms.unwrap());
+}
+
+#[test]
+fn without_extensions_a_reset_kills_the_function_without_sigterm() {
+    let scratch = Scratch::new("no-ext");
+    let marker = scratch.path("sigterm");
+    let emu = Emulator::start(
+        function(&scratch)
+            .timeout(Duration::from_secs(1))
+            .env("FN_MARKER", &marker),
+    )
+    .unwrap();
+    let result = emu.invoke(br#"{"hang":1}"#).unwrap();
+    assert_eq!(result.outcome, Outcome::TimedOut);
+    assert!(wait_for(WAIT, || !emu.exits().is_empty()));
+    let exit = &emu.exits()[0];
+    assert_eq!(exit.signal, Some(9), "{exit:?}");
+    assert!(exit.sigterm_ms.is_none() && exit.sigkilled, "{exit:?}");
+    let acts = actions(&emu.shutdown_steps());
+    assert!(acts.contains(&ShutdownAction::RuntimeSigkill), "{acts:?}");
+    assert!(!acts.contains(&ShutdownAction::RuntimeSigterm), "{acts:?}");
+    assert!(!marker.exists(), "the function got SIGTERM");
+    // And it comes back for the next invocation.
+    assert_eq!(emu.invoke(b"{}").unwrap().outcome, Outcome::Response);
+    assert_eq!(emu.starts(), 2);
+}
+
+#[test]
+fn an_internal_extension_makes_a_reset_sigterm_the_runtime_and_give_it_500_ms() {
+    let scratch = Scratch::new("internal-ext");
+    let marker = scratch.path("sigterm");
+    let emu = Emulator::start(
+        function(&scratch)
+            .timeout(Duration::from_secs(2))
+            .env("FN_INTERNAL_EXT", "1")
+            .env("FN_MARKER", &marker),
+    )
+    .unwrap();
+    emu.wait_ready(WAIT).unwrap();
+    let registered = emu.extensions();
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!(registered[0].name, "internal-helper");
+    assert!(!registered[0].external);
+    assert!(registered[0].events.is_empty());
+
+    let result = emu.invoke(br#"{"hang":1}"#).unwrap();
+    assert_eq!(result.outcome, Outcome::TimedOut);
+    assert!(wait_for(WAIT, || {
+        emu.shutdown_steps()
+            .iter()
+            .any(|s| s.action == ShutdownAction::End)
+    }));
+    let steps = emu.shutdown_steps();
+    assert_eq!(
+        steps[0].action,
+        ShutdownAction::Begin {
+            reason: "timeout".to_owned(),
+            internal: 1,
+            external: 0
+        }
+    );
+    let term = step_at(&steps, &ShutdownAction::RuntimeSigterm);
+    let kill = step_at(&steps, &ShutdownAction::RuntimeSigkill);
+    assert!(
+        (500..3_000).contains(&(kill - term)),
+        "SIGKILL {} ms after SIGTERM",
+        kill - term
+    );
+    assert!(wait_for(WAIT, || marker.exists()), "no SIGTERM");
+    let exit = &emu.exits()[0];
+    assert_eq!(exit.signal, Some(9), "{exit:?}");
+    assert!(exit.sigterm_ms.is_some() && exit.sigkilled, "{exit:?}");
+    // A new sandbox: the function registers its extension again.
+    assert_eq!(emu.invoke(b"{}").unwrap().outcome, Outcome::Response);
+    assert_eq!(emu.extensions().len(), 1);
+    assert_eq!(emu.extensions()[0].generation, 2);
+}
+
+#[test]
+fn registration_closes_at_the_runtimes_first_next() {
+    let scratch = Scratch::new("closed");
+    let emu = Emulator::start(function(&scratch)).unwrap();
+    emu.wait_ready(WAIT).unwrap();
+    let answer = register(emu.addr(), "late", r#"{"events":["INVOKE"]}"#);
+    assert_eq!(answer.status, 403);
+    assert_eq!(answer.error_type(), "Extension.RegistrationClosed");
+    assert!(emu.extensions().is_empty());
+    let call = emu
+        .calls()
+        .into_iter()
+        .find(|c| c.endpoint == Endpoint::ExtensionRegister)
+        .unwrap();
+    assert_eq!(call.status, Some(403));
+}
+
+#[test]
+fn the_register_and_event_calls_answer_as_the_rie_does() {
+    // No process: the test is the function, and registration stays open.
+    let emu = Emulator::start(Options::external()).unwrap();
+    let addr = emu.addr();
+    let check = |answer: common::Answer, status: u16, error_type: &str| {
+        assert_eq!(
+            (answer.status, answer.error_type()),
+            (status, error_type.to_owned()),
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    };
+    check(
+        register(addr, "", "{}"),
+        403,
+        "Extension.InvalidExtensionName",
+    );
+    check(register(addr, "a", "{"), 403, "InvalidRequestFormat");
+    check(
+        register(addr, "a", r#"{"events":[],"configurationKeys":["k"]}"#),
+        403,
+        "InvalidRequestFormat",
+    );
+    check(
+        register(addr, "a", r#"{"events":["BOOT"]}"#),
+        403,
+        "Extension.InvalidEventType",
+    );
+    // Internal extensions may not take SHUTDOWN.
+    check(
+        register(addr, "a", r#"{"events":["INVOKE","SHUTDOWN"]}"#),
+        403,
+        "Extension.InvalidEventType",
+    );
+    let ok = register(addr, "a", r#"{"events":["INVOKE"]}"#);
+    assert_eq!(ok.status, 200);
+    let id = ok.header("lambda-extension-identifier").unwrap().to_owned();
+    assert_eq!(id.len(), 36);
+    assert!(ok.json().get("accountId").is_none());
+    check(
+        register(addr, "a", r#"{"events":[]}"#),
+        403,
+        "Extension.InvalidExtensionState",
+    );
+    for n in 1..10 {
+        assert_eq!(register(addr, &format!("x{n}"), "{}").status, 200);
+    }
+    check(
+        register(addr, "x10", "{}"),
+        403,
+        "Extension.TooManyExtensions",
+    );
+
+    let next = "/2020-01-01/extension/event/next";
+    check(
+        http(addr, "GET", next, &[], b""),
+        403,
+        "Extension.MissingExtensionIdentifier",
+    );
+    check(
+        http(
+            addr,
+            "GET",
+            next,
+            &[("Lambda-Extension-Identifier", "x")],
+            b"",
+        ),
+        403,
+        "Extension.InvalidExtensionIdentifier",
+    );
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    check(
+        http(
+            addr,
+            "GET",
+            next,
+            &[("Lambda-Extension-Identifier", unknown)],
+            b"",
+        ),
+        403,
+        "Extension.UnknownExtensionIdentifier",
+    );
+    let exit_error = "/2020-01-01/extension/exit/error";
+    check(
+        http(
+            addr,
+            "POST",
+            exit_error,
+            &[("Lambda-Extension-Identifier", &id)],
+            b"",
+        ),
+        403,
+        "Extension.MissingHeader",
+    );
+    let posted = http(
+        addr,
+        "POST",
+        exit_error,
+        &[
+            ("Lambda-Extension-Identifier", &id),
+            ("Lambda-Extension-Function-Error-Type", "Extension.Broken"),
+        ],
+        br#"{"errorMessage":"broken"}"#,
+    );
+    assert_eq!(posted.status, 202);
+    let errors = emu.extension_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].extension, "a");
+    assert_eq!(errors[0].endpoint, Endpoint::ExtensionExitError);
+    assert_eq!(errors[0].error_type, "Extension.Broken");
+    // After an error post, nothing more succeeds for it.
+    check(
+        http(
+            addr,
+            "GET",
+            next,
+            &[("Lambda-Extension-Identifier", &id)],
+            b"",
+        ),
+        403,
+        "Extension.InvalidExtensionState",
+    );
+    let logs = http(addr, "PUT", "/2020-08-15/logs", &[], b"{}");
+    assert_eq!(
+        (logs.status, logs.error_type()),
+        (202, "Logs.NotSupported".to_owned())
+    );
+    assert_eq!(
+        http(addr, "GET", "/2020-01-01/nothing", &[], b"").status,
+        404
+    );
+}
+
+#[test]
+fn an_extension_init_error_fails_init() {
+    let emu = Emulator::start(Options::external()).unwrap();
+    let addr = emu.addr();
+    let ok = register(addr, "failing", r#"{"events":["INVOKE"]}"#);
+    let id = ok.header("lambda-extension-identifier").unwrap().to_owned();
+    let posted = http(
+        addr,
+        "POST",
+        "/2020-01-01/extension/init/error",
+        &[
+            ("Lambda-Extension-Identifier", &id),
+            (
+                "Lambda-Extension-Function-Error-Type",
+                "Extension.ConfigInvalid",
+            ),
+        ],
+        b"",
+    );
+    assert_eq!(posted.status, 202);
+    let err = emu.wait_ready(WAIT).unwrap_err();
+    assert!(err.to_string().contains("init error"), "{err}");
+    let result = emu.invoke(b"{}").unwrap();
+    assert_eq!(result.status, 502);
+    assert_eq!(result.outcome, Outcome::InitError);
+    assert_eq!(result.error_type().as_deref(), Some("Extension.InitError"));
+    assert!(result.body_str().contains("Extension.ConfigInvalid"));
+}
