@@ -1,8 +1,6 @@
 //! Random input sequences and mutated bytes: the machine only ever takes rows of its table (its
 //! `debug_assert`s check each change), every action is well-formed, and no parser panics.
 
-use std::vec::Vec;
-
 use super::*;
 
 /// xorshift64*: small, deterministic, good enough to pick inputs and mutations.
@@ -83,6 +81,8 @@ fn random_inputs_only_take_rows_of_the_table() {
 #[cfg(feature = "alloc")]
 #[test]
 fn mutated_bodies_never_panic_a_parser() {
+    use std::vec::Vec;
+
     let seeds: [&[u8]; 5] = [
         br#"{"eventType":"INVOKE","deadlineMs":1,"requestId":"r","invokedFunctionArn":"f","tracing":{"type":"t","value":"v"}}"#,
         br#"{"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":2}"#,
