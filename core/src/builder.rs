@@ -107,11 +107,22 @@ impl<E: Executor> Builder<E> {
         self
     }
 
-    /// How long the shutdown hook may run (default 200 ms; Lambda allows the runtime at most
-    /// 500 ms after SIGTERM with an internal extension, 300 ms without).
+    /// How long the shutdown hook may run (default 200 ms). Lambda sends SIGTERM only when an
+    /// extension is registered (see [`Builder::extension`]), and then allows the runtime at
+    /// most 500 ms with an internal extension registered, 300 ms with only external ones.
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.settings.shutdown_timeout_ms = Some(duration_ms(timeout));
+        self
+    }
+
+    /// Whether the runtime registers an internal extension before its first invocation
+    /// (default on; [`Config::extension`](crate::Config::extension)). Lambda sends SIGTERM at
+    /// shutdown only when an extension is registered: without one, running invocations are
+    /// not reported and the shutdown hook never runs.
+    #[must_use]
+    pub fn extension(mut self, on: bool) -> Self {
+        self.settings.extension = Some(on);
         self
     }
 

@@ -43,6 +43,12 @@ pub struct Config {
     /// How long a shutdown hook may run after SIGTERM before the process exits
     /// (`LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS`, default 200).
     pub shutdown_timeout_ms: u64,
+    /// Whether the runtime registers an internal extension before its first `/next`, so that
+    /// Lambda sends it SIGTERM at shutdown (it sends SIGTERM only when an extension is
+    /// registered): running invocations are then reported as `Runtime.Shutdown` and the
+    /// shutdown hook runs. Needs the watchdog, which handles SIGTERM
+    /// (`LAMBDA_RUNTIME_EXTENSION=off` disables it; default on).
+    pub extension: bool,
     /// How log lines are written (`AWS_LAMBDA_LOG_FORMAT`: `JSON` in any case, else text).
     pub log_format: LogFormat,
     /// The most detailed log level written: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` (a plain
@@ -95,8 +101,10 @@ pub fn parse_log_level(value: &str) -> Option<log::LevelFilter> {
 /// Default of [`Config::memory_threshold_percent`].
 pub const DEFAULT_MEMORY_THRESHOLD_PERCENT: u8 = 90;
 
-/// Default of [`Config::shutdown_timeout_ms`]: after SIGTERM Lambda gives the runtime 500 ms when
-/// an internal extension is registered and 300 ms otherwise, then sends SIGKILL.
+/// Default of [`Config::shutdown_timeout_ms`]. Lambda sends SIGTERM only to a runtime with an
+/// extension registered, and then gives it up to 500 ms when an internal extension is registered
+/// (as the runtime's own is, [`Config::extension`]) and 300 ms when only external ones are,
+/// before SIGKILL; the watchdog's reports of running invocations come first.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 200;
 
 /// Why a [`Config`] could not be built.
@@ -162,6 +170,8 @@ impl Config {
                 .map_or(DEFAULT_MEMORY_THRESHOLD_PERCENT, |p| p.min(100) as u8),
             shutdown_timeout_ms: number("LAMBDA_RUNTIME_SHUTDOWN_TIMEOUT_MS")?
                 .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_MS),
+            extension: !get("LAMBDA_RUNTIME_EXTENSION")
+                .is_some_and(|v| v.eq_ignore_ascii_case("off") || v == "0"),
             log_format: LogFormat::parse(get("AWS_LAMBDA_LOG_FORMAT").as_deref()),
             log_level: get("AWS_LAMBDA_LOG_LEVEL")
                 .and_then(|v| parse_log_level(&v))
@@ -194,6 +204,7 @@ impl Config {
             watchdog: false,
             memory_threshold_percent: DEFAULT_MEMORY_THRESHOLD_PERCENT,
             shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+            extension: false,
             log_format: LogFormat::Text,
             log_level: log::LevelFilter::Info,
             log_buffer_lines: 0,
@@ -213,12 +224,15 @@ impl Config {
     }
 
     /// The lifecycle options this configuration asks for (watched when the watchdog is on,
-    /// which needs `std`).
+    /// which needs `std`; an extension registered when it is wanted and the watchdog is there
+    /// to handle the SIGTERM it brings).
     pub fn lifecycle_options(&self) -> crate::lifecycle::Options {
+        let watched = self.watchdog && cfg!(feature = "std");
         crate::lifecycle::Options::new()
             .lanes(self.max_concurrency)
             .timeout_margin_ms(self.timeout_margin_ms)
-            .watched(self.watchdog && cfg!(feature = "std"))
+            .watched(watched)
+            .extension(watched && self.extension)
     }
 }
 
@@ -234,6 +248,7 @@ pub(crate) struct Settings {
     pub(crate) watchdog: Option<bool>,
     pub(crate) memory_threshold_percent: Option<u8>,
     pub(crate) shutdown_timeout_ms: Option<u64>,
+    pub(crate) extension: Option<bool>,
     pub(crate) on_shutdown: Option<ShutdownHook>,
     /// `Some(false)`: the entry point installs no logger.
     pub(crate) logger: Option<bool>,
@@ -259,6 +274,9 @@ impl Settings {
         if let Some(ms) = self.shutdown_timeout_ms {
             config.shutdown_timeout_ms = ms;
         }
+        if let Some(on) = self.extension {
+            config.extension = on;
+        }
         config
     }
 }
@@ -271,6 +289,7 @@ impl fmt::Debug for Settings {
             .field("watchdog", &self.watchdog)
             .field("memory_threshold_percent", &self.memory_threshold_percent)
             .field("shutdown_timeout_ms", &self.shutdown_timeout_ms)
+            .field("extension", &self.extension)
             .field("on_shutdown", &self.on_shutdown.is_some())
             .field("logger", &self.logger)
             .finish()

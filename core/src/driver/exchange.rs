@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error_type::ErrorType;
 use crate::id::{InvocationId, RequestId};
 use crate::lifecycle::MAX_PAYLOAD_BYTES;
-use crate::wire::{self, BodyDecoder, Endpoint, Framing, Request};
+use crate::wire::{self, BodyDecoder, BufferTooSmall, Endpoint, Framing, Request};
 
 /// Bodies up to this size are sent in the same write as the request head.
 const COALESCE_BYTES: usize = 16 * 1024;
@@ -112,9 +112,6 @@ pub(super) async fn exchange<E: Executor>(
     outgoing: Outgoing,
 ) -> Exchanged<E::Connection> {
     let result = send_and_receive(exec, endpoint, &mut io, &outgoing).await;
-    if result.is_err() {
-        io.conn = None;
-    }
     Exchanged {
         io,
         sent: outgoing,
@@ -128,6 +125,48 @@ async fn send_and_receive<E: Executor>(
     io: &mut LaneIo<E::Connection>,
     outgoing: &Outgoing,
 ) -> Result<u64, ExchangeError> {
+    let mut error = None;
+    let (request, body) = request_for(outgoing, &mut error);
+    // The body: the event for `/next`, discarded otherwise.
+    let collect = matches!(outgoing, Outgoing::Next);
+    send_and_read(exec, endpoint, io, &request, body, collect).await
+}
+
+/// A request head an exchange writes: the Runtime API's or the Extensions API's.
+pub(super) trait Head {
+    fn encoded_len(&self, endpoint: &Endpoint) -> usize;
+    fn encode(&self, endpoint: &Endpoint, buf: &mut [u8]) -> Result<usize, BufferTooSmall>;
+}
+
+impl Head for Request<'_> {
+    fn encoded_len(&self, endpoint: &Endpoint) -> usize {
+        Request::encoded_len(self, endpoint)
+    }
+    fn encode(&self, endpoint: &Endpoint, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        Request::encode(self, endpoint, buf)
+    }
+}
+
+impl Head for crate::extension::Request<'_> {
+    fn encoded_len(&self, endpoint: &Endpoint) -> usize {
+        crate::extension::Request::encoded_len(self, endpoint)
+    }
+    fn encode(&self, endpoint: &Endpoint, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        crate::extension::Request::encode(self, endpoint, buf)
+    }
+}
+
+/// Sends `request` and `body` on `io`'s connection (opening one if needed) and reads the
+/// response: its head into `io` (see [`LaneIo::response_head`]), its body into `io.event` if
+/// `collect` (see `read_body`). Returns the body's length; on an error the connection is dropped.
+pub(super) async fn send_and_read<E: Executor>(
+    exec: &E,
+    endpoint: &Endpoint,
+    io: &mut LaneIo<E::Connection>,
+    request: &impl Head,
+    body: &[u8],
+    collect: bool,
+) -> Result<u64, ExchangeError> {
     let LaneIo {
         conn,
         buf,
@@ -138,24 +177,26 @@ async fn send_and_receive<E: Executor>(
     } = io;
     *last_head = 0;
     *index = None;
-    let mut error = None;
-    let (request, body) = request_for(outgoing, &mut error);
-    let c = write_request(exec, endpoint, conn, head, &request, body).await?;
-    let (head_len, filled, framing, keep_alive) = read_head(c, buf, index).await?;
-    // The body: the event for `/next`, discarded otherwise.
-    let collect = matches!(outgoing, Outgoing::Next);
-    *last_head = head_len;
-    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
-    match read {
-        Ok((body_len, reusable)) => {
-            if !(reusable && keep_alive) {
-                *conn = None;
-            }
+    let result = async {
+        let c = write_request(exec, endpoint, conn, head, request, body).await?;
+        let (head_len, filled, framing, keep_alive) = read_head(c, buf, index).await?;
+        *last_head = head_len;
+        let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
+        match read {
+            Ok((body_len, reusable)) => Ok((body_len, reusable && keep_alive)),
+            Err(e) => Err(ExchangeError::Truncated(e.to_string())),
+        }
+    }
+    .await;
+    match result {
+        Ok((body_len, true)) => Ok(body_len),
+        Ok((body_len, false)) => {
+            *conn = None;
             Ok(body_len)
         }
         Err(e) => {
             *conn = None;
-            Err(ExchangeError::Truncated(e.to_string()))
+            Err(e)
         }
     }
 }
@@ -203,7 +244,7 @@ async fn write_request<'c, E: Executor>(
     endpoint: &Endpoint,
     conn: &'c mut Option<E::Connection>,
     head: &mut Vec<u8>,
-    request: &Request<'_>,
+    request: &impl Head,
     body: &[u8],
 ) -> Result<&'c mut E::Connection, ExchangeError> {
     head.clear();

@@ -17,8 +17,13 @@
 //! one future the driver runs: nothing is spawned, so handler futures need not be `Send`.
 //! Each lane keeps one keep-alive connection to the Runtime API and reconnects when it is closed.
 
+#[cfg(feature = "std")]
+mod blocking;
 mod exchange;
+mod extension;
 mod invoke;
+
+pub use extension::{Extension, ExtensionDriver, NoSteps, Stopped};
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -307,6 +312,9 @@ enum Fact {
         outcome: ClaimOutcome,
     },
     TimerFired,
+    ExtensionSettled {
+        registered: bool,
+    },
 }
 
 impl<'a, E, H, Shared, Event, Return> Driver<'a, E, H, Shared, Event, Return>
@@ -408,6 +416,7 @@ where
                 machine.handle_handler_done(now, lane, &id, outcome)
             }
             Fact::Claimed { lane, outcome } => machine.handle_claim(now, lane, outcome),
+            Fact::ExtensionSettled { registered } => machine.handle_extension(now, registered),
             Fact::TimerFired => {
                 machine.handle_timeout(now);
                 Ok(())
@@ -468,6 +477,14 @@ where
                 );
                 self.end_invocation(lane, true);
                 self.start_exchange(lane, Outgoing::Error(ids.0, ids.1, d));
+            }
+            Action::RegisterExtension => {
+                // Settled before the first `/next`, as Lambda requires.
+                #[cfg(feature = "std")]
+                let registered = blocking::register_runtime_extension(&self.config.runtime_api);
+                #[cfg(not(feature = "std"))]
+                let registered = false;
+                return Some(Fact::ExtensionSettled { registered });
             }
             Action::PostInitError { lane } => {
                 let d = match core::mem::take(&mut self.lanes[lane].outbox) {

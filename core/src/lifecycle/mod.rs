@@ -72,16 +72,28 @@ pub struct Options {
     /// ([`Action::Claim`]) before the lane posts anything, so that exactly one report reaches
     /// the Runtime API.
     pub watched: bool,
+    /// Whether the runtime registers an internal extension with the Extensions API before its
+    /// first `/next` ([`Phase::Register`]): Lambda sends SIGTERM at shutdown only to a runtime
+    /// with at least one extension registered, and registration closes at the first `/next`.
+    pub extension: bool,
 }
 
 impl Options {
-    /// One lane, the default margin, no watchdog.
+    /// One lane, the default margin, no watchdog, no extension.
     pub const fn new() -> Self {
         Self {
             lanes: 1,
             timeout_margin_ms: DEFAULT_TIMEOUT_MARGIN_MS,
             watched: false,
+            extension: false,
         }
+    }
+
+    /// Sets whether an internal extension is registered first (see [`Options::extension`]).
+    #[must_use]
+    pub const fn extension(mut self, extension: bool) -> Self {
+        self.extension = extension;
+        self
     }
 
     /// Sets the number of lanes.
@@ -115,8 +127,11 @@ impl Default for Options {
 /// A lane's phase: the data-free projection of its state, one phase per state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
-    /// Setup has not finished yet.
+    /// Setup has not finished yet (or, on lanes other than 0, the extension is registering).
     Init,
+    /// Lane 0, after setup: registering the runtime's internal extension
+    /// ([`Action::RegisterExtension`]) before any lane asks for an event.
+    Register,
     /// Waiting for `/runtime/invocation/next` (or about to ask for it).
     Poll,
     /// The handler is running.
@@ -137,8 +152,9 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in declaration order.
-    pub const ALL: [Phase; 8] = [
+    pub const ALL: [Phase; 9] = [
         Self::Init,
+        Self::Register,
         Self::Poll,
         Self::Run,
         Self::Claim,
@@ -170,11 +186,14 @@ pub enum InputKind {
     /// [`Lifecycle::handle_claim`] with [`ClaimOutcome::ReportedElsewhere`]: the watchdog
     /// already posted the invocation's error and got this answer.
     ReportedElsewhere,
+    /// [`Lifecycle::handle_extension`]: the registration [`Action::RegisterExtension`] asked for
+    /// ended, registered or not.
+    ExtensionSettled,
 }
 
 impl InputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 8] = [
+    pub const ALL: [InputKind; 9] = [
         Self::SetupDone,
         Self::SetupFailed,
         Self::Response,
@@ -183,6 +202,7 @@ impl InputKind {
         Self::TimerFired,
         Self::Claimed,
         Self::ReportedElsewhere,
+        Self::ExtensionSettled,
     ];
 }
 
@@ -216,7 +236,11 @@ use Phase as P;
 /// exception: [`Lifecycle::handle_timeout`] is global and spurious calls are no-ops.
 #[rustfmt::skip]
 pub const TRANSITIONS: &[Transition] = &[
-    t(P::Init, I::SetupDone, P::Poll, "setup returned Ok: fetch the first event"),
+    t(P::Init, I::SetupDone, P::Poll, "setup returned Ok, no extension wanted: fetch the first event"),
+    t(P::Init, I::SetupDone, P::Register, "setup returned Ok, an extension wanted (lane 0): register it"),
+    t(P::Init, I::SetupDone, P::Init, "setup returned Ok, an extension wanted (other lanes): wait for it"),
+    t(P::Init, I::ExtensionSettled, P::Poll, "the extension registered or failed to (other lanes): fetch the first event"),
+    t(P::Register, I::ExtensionSettled, P::Poll, "registered, or failed to (logged; the function runs on): fetch the first event"),
     t(P::Init, I::SetupFailed, P::InitReport, "setup returned Err (lane 0): post /runtime/init/error"),
     t(P::Init, I::SetupFailed, P::Exit, "setup returned Err (other lanes)"),
     t(P::Poll, I::Response, P::Run, "/next delivered an event with a valid request id: run the handler"),
@@ -611,6 +635,11 @@ pub enum Action<'a> {
         /// Why.
         cause: ErrorCause,
     },
+    /// Register the runtime's internal extension with the Extensions API (no events: it only
+    /// makes Lambda send SIGTERM at shutdown), keep its `event/next` asked for as long as the
+    /// process runs, and report with [`Lifecycle::handle_extension`] once the registration
+    /// ended, whichever way, so that the first `/next` comes after it.
+    RegisterExtension,
     /// Post setup's error to `/runtime/init/error` and report the answer as for `FetchNext`.
     PostInitError {
         /// The lane whose connection to use.
@@ -700,6 +729,12 @@ impl<const LANES: usize> Lifecycle<LANES> {
         head: &ResponseHead<'_>,
     ) -> Result<(), Misuse> {
         self.state.truncated(now, lane, head)
+    }
+
+    /// The registration [`Action::RegisterExtension`] asked for ended (`registered` or not; a
+    /// failure is the driver's to log): the lanes fetch their first events.
+    pub fn handle_extension(&mut self, now: EpochMillis, registered: bool) -> Result<(), Misuse> {
+        self.state.extension_settled(now, registered)
     }
 
     /// The claim that [`Action::Claim`] asked for on `lane` ended with `outcome`.

@@ -17,6 +17,7 @@ enum Act {
     PostResponse(usize, String, Option<String>),
     PostError(usize, String, ErrorCause),
     PostInitError,
+    RegisterExtension,
     Claim(usize, String),
     Wait(Option<u64>),
     Exit(ExitReason),
@@ -42,6 +43,7 @@ impl From<Action<'_>> for Act {
                 cause,
             } => Act::PostError(lane, id(invocation), cause),
             Action::PostInitError { .. } => Act::PostInitError,
+            Action::RegisterExtension => Act::RegisterExtension,
             Action::Claim { lane, invocation } => Act::Claim(lane, id(invocation)),
             Action::Wait { until } => Act::Wait(until.map(EpochMillis::as_millis)),
             Action::Exit(r) => Act::Exit(r),
@@ -811,9 +813,12 @@ fn a_server_error_on_one_lane_stops_all() {
 // --- the table -----------------------------------------------------------------------------
 
 /// A single-lane machine brought into `phase` (watched for `Claim`, the one phase only a
-/// watched machine has).
+/// watched machine has; registering an extension for `Register`).
 fn machine_in(phase: Phase) -> Harness {
-    let mut h = Harness::<1>::new(Options::new().watched(phase == Phase::Claim));
+    let options = Options::new()
+        .watched(phase == Phase::Claim)
+        .extension(phase == Phase::Register);
+    let mut h = Harness::<1>::new(options);
     h.drain();
     if phase == Phase::Init {
         return h;
@@ -841,7 +846,7 @@ fn machine_in(phase: Phase) -> Harness {
             h.status(0, 500);
             h.drain();
         }
-        Phase::Init | Phase::Poll | Phase::InitReport => {}
+        Phase::Init | Phase::Register | Phase::Poll | Phase::InitReport => {}
     }
     assert_eq!(h.m.phase(), phase);
     h
@@ -865,6 +870,7 @@ fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
             let outcome = ClaimOutcome::ReportedElsewhere { status: 202 };
             h.m.handle_claim(now, 0, outcome)
         }
+        InputKind::ExtensionSettled => h.m.handle_extension(now, true),
     }
 }
 
@@ -967,6 +973,37 @@ macro_rules! row_tests {
 }
 
 #[test]
+fn the_extension_registers_once_before_any_lane_fetches() {
+    for registered in [true, false] {
+        let mut m = Lifecycle::<2>::new(Options::new().lanes(2).extension(true));
+        assert_eq!(m.poll(), Action::RunSetup);
+        m.handle_setup(EpochMillis(1), SetupOutcome::Done).unwrap();
+        assert_eq!(m.poll(), Action::RegisterExtension);
+        assert_eq!(m.poll(), Action::Wait { until: None }, "asked for once");
+        assert_eq!(m.lane_phase(1), Some(Phase::Init));
+        // Nothing else is legal meanwhile: no lane has a request in flight.
+        assert!(m.handle_transport_error(EpochMillis(2), 0).is_err());
+        m.handle_extension(EpochMillis(3), registered).unwrap();
+        let mut fetching: Vec<Act> = (0..2).map(|_| m.poll().into()).collect();
+        fetching.sort_by_key(|a| format!("{a:?}"));
+        assert_eq!(fetching, [Act::FetchNext(0), Act::FetchNext(1)]);
+        assert!(
+            m.handle_extension(EpochMillis(4), true).is_err(),
+            "settled once"
+        );
+    }
+}
+
+#[test]
+fn without_the_option_no_extension_is_registered() {
+    let mut m = Lifecycle::<1>::new(Options::new());
+    assert_eq!(m.poll(), Action::RunSetup);
+    m.handle_setup(EpochMillis(1), SetupOutcome::Done).unwrap();
+    assert_eq!(m.poll(), Action::FetchNext { lane: 0 });
+    assert!(m.handle_extension(EpochMillis(2), true).is_err());
+}
+
+#[test]
 fn every_row_has_its_test() {
     assert_eq!(ROW_TESTS.len(), TRANSITIONS.len(), "{ROW_TESTS:?}");
 }
@@ -1046,6 +1083,32 @@ row_tests! {
         let mut h = Harness::<1>::new(Options::new());
         h.drain();
         h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        last(&h)
+    };
+    row_setup_done_registers_the_extension => {
+        let mut h = Harness::<1>::new(Options::new().extension(true));
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        last(&h)
+    };
+    row_setup_done_other_lanes_wait_for_the_extension => {
+        let mut h = Harness::<2>::new(Options::new().lanes(2).extension(true));
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        last(&h)
+    };
+    row_extension_settled_other_lanes_fetch => {
+        let mut h = Harness::<2>::new(Options::new().lanes(2).extension(true));
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        h.m.handle_extension(h.now, true).unwrap();
+        last(&h)
+    };
+    row_extension_settled_fetches => {
+        let mut h = Harness::<1>::new(Options::new().extension(true));
+        h.drain();
+        h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        h.m.handle_extension(h.now, false).unwrap();
         last(&h)
     };
     row_setup_failed_posts_init_error => last(&init_failed());

@@ -35,6 +35,9 @@ pub(super) enum Post {
 #[derive(Debug)]
 pub(super) enum LaneState {
     Init,
+    Register {
+        asked: bool,
+    },
     Poll {
         io: Io,
     },
@@ -86,6 +89,7 @@ impl LaneState {
     pub(super) fn phase(&self) -> Phase {
         match self {
             Self::Init => Phase::Init,
+            Self::Register { .. } => Phase::Register,
             Self::Poll { .. } => Phase::Poll,
             Self::Run { .. } => Phase::Run,
             Self::Claim { .. } => Phase::Claim,
@@ -311,13 +315,33 @@ impl<const LANES: usize> State<LANES> {
         self.check(0, input)?;
         self.clock(now);
         self.setup_started = true;
+        let extension = self.options.extension;
         for lane in 0..self.active {
             let next = match (ok, lane) {
+                (true, 0) if extension => LaneState::Register { asked: false },
+                (true, _) if extension => LaneState::Init,
                 (true, _) => LaneState::Poll { io: Io::Due },
                 (false, 0) => LaneState::InitReport { io: Io::Due },
                 (false, _) => LaneState::Exit,
             };
             self.set(lane, input, next);
+        }
+        Ok(())
+    }
+
+    pub(super) fn extension_settled(
+        &mut self,
+        now: EpochMillis,
+        registered: bool,
+    ) -> Result<(), Misuse> {
+        const INPUT: InputKind = InputKind::ExtensionSettled;
+        self.check(0, INPUT)?;
+        if !registered {
+            log::debug!("going on without the internal extension");
+        }
+        self.clock(now);
+        for lane in 0..self.active {
+            self.set(lane, INPUT, LaneState::Poll { io: Io::Due });
         }
         Ok(())
     }
@@ -369,16 +393,26 @@ impl<const LANES: usize> State<LANES> {
                     }
                     (Answer::Accepted, _) => LaneState::Poll { io: Io::Due },
                     (Answer::Gone, _) => {
-                        log::warn!(requestId = id.as_str(); "report refused: the invocation timed out ({status})");
+                        log::warn!(
+                            requestId = id.as_str();
+                            "report refused: the invocation timed out ({status})"
+                        );
                         LaneState::Poll { io: Io::Due }
                     }
                     (_, _) => {
-                        log::warn!(requestId = id.as_str(); "report refused with {status}; not retried");
+                        log::warn!(
+                            requestId = id.as_str();
+                            "report refused with {status}; not retried"
+                        );
                         LaneState::Poll { io: Io::Due }
                     }
                 }
             }
-            LaneState::Init | LaneState::Run { .. } | LaneState::Claim { .. } | LaneState::Exit => {
+            LaneState::Init
+            | LaneState::Register { .. }
+            | LaneState::Run { .. }
+            | LaneState::Claim { .. }
+            | LaneState::Exit => {
                 return Ok(());
             }
         };
@@ -688,6 +722,7 @@ impl<const LANES: usize> State<LANES> {
                 cause: *cause,
             },
             LaneState::InitReport { .. } => Action::PostInitError { lane },
+            LaneState::Register { .. } => Action::RegisterExtension,
             // `take_due` never picks these.
             LaneState::Init | LaneState::Exit => Action::Wait { until: None },
         }
@@ -699,9 +734,9 @@ impl<const LANES: usize> State<LANES> {
             let lane = (self.cursor + k) % self.active;
             let state = &mut self.lanes[lane].state;
             let due = match state {
-                LaneState::Run { started: once, .. } | LaneState::Claim { asked: once, .. } => {
-                    !core::mem::replace(once, true)
-                }
+                LaneState::Run { started: once, .. }
+                | LaneState::Claim { asked: once, .. }
+                | LaneState::Register { asked: once } => !core::mem::replace(once, true),
                 _ if state.io() == Some(Io::Due) => {
                     state.set_io(Io::InFlight);
                     true
