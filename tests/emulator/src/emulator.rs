@@ -11,13 +11,14 @@ use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 use crate::fault::{Fault, Target};
+use crate::http::json_header;
 use crate::lifecycle::stop_wait;
 use crate::options::Options;
 use crate::records::{
     Endpoint, ExtensionError, ExtensionExit, ExtensionInfo, InvokeResult, LogLine, PostedError,
     ProcessExit, RuntimeCall, ShutdownStep, TelemetryDelivery,
 };
-use crate::server::{json_header, serve};
+use crate::server::serve;
 use crate::state::{Config, Proc, Reply, Shared, Submission};
 use crate::util::{epoch_ms, log_stream_name};
 

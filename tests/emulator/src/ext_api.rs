@@ -9,8 +9,9 @@ use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response};
 
 use crate::extensions::{ApiError, Registration};
+use crate::http::{Body, header_str, header_value, json_response, read_body, respond};
 use crate::records::Endpoint;
-use crate::server::{Body, Recorder, header_str, header_value, json_response, read_body, respond};
+use crate::server::Recorder;
 use crate::state::Shared;
 use crate::util::{error_body, invoke_error_body, request_id};
 

@@ -1,28 +1,28 @@
-//! The HTTP side: one hyper HTTP/1.1 server carrying both the Runtime API (for the function)
-//! and the Invoke API (for users and tests).
+//! The HTTP side: one hyper HTTP/1.1 server carrying the Runtime API (for the function), the
+//! Extensions and Telemetry APIs (`ext_api.rs`) and the Invoke API (`invoke_api.rs`).
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::BodyExt as _;
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::fault::Fault;
+use crate::http::{
+    Body, BodyRead, header_str, header_value, headers_vec, json_response, read_body, respond,
+};
 use crate::options::MAX_PAYLOAD;
-use crate::records::{Endpoint, InvokeResult, Outcome, RuntimeCall};
-use crate::state::{Dispatch, NextOutcome, PostRejection, Reply, Shared, Submission};
+use crate::records::{Endpoint, Outcome, RuntimeCall};
+use crate::runtime::PostRejection;
+use crate::state::{Dispatch, NextOutcome, Shared};
 use crate::util::{epoch_ms, error_body, invoke_error_body};
 
 const ERROR_CAUSE_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error.cause+json";
@@ -59,156 +59,12 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 async fn route(shared: Arc<Shared>, req: Request<Incoming>, connection: u64) -> Response<Body> {
     if let Some(rest) = req.uri().path().strip_prefix("/2015-03-31/functions/") {
         let rest = rest.to_owned();
-        return invoke_api(&shared, req, &rest).await;
+        return crate::invoke_api::invoke_api(&shared, req, &rest).await;
     }
     if let Some(endpoint) = crate::ext_api::endpoint(req.uri().path(), &shared.config.prefix) {
         return crate::ext_api::handle(&shared, req, endpoint, connection).await;
     }
     runtime_api(&shared, req, connection).await
-}
-
-// ----- response bodies ---------------------------------------------------------------------
-
-/// A response body: all at once, or (for [`Fault::DropConnection`]) a first part followed by
-/// an error, which makes hyper abort the connection.
-#[derive(Debug)]
-pub(crate) struct Body {
-    data: Option<Bytes>,
-    fail_after: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl Body {
-    pub(crate) fn full(data: impl Into<Bytes>) -> Self {
-        Body {
-            data: Some(data.into()),
-            fail_after: None,
-        }
-    }
-
-    fn broken(first_part: Bytes) -> Self {
-        Body {
-            data: Some(first_part),
-            // Give hyper a moment to flush the head and the first part before the abort.
-            fail_after: Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
-        }
-    }
-}
-
-impl HttpBody for Body {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if let Some(data) = self.data.take()
-            && !data.is_empty()
-        {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
-        match self.fail_after.as_mut() {
-            None => Poll::Ready(None),
-            Some(sleep) => {
-                ready!(sleep.as_mut().poll(cx));
-                self.fail_after = None;
-                Poll::Ready(Some(Err(std::io::Error::other("injected connection drop"))))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.data.as_ref().is_none_or(Bytes::is_empty) && self.fail_after.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match (&self.data, &self.fail_after) {
-            (Some(data), None) => SizeHint::with_exact(data.len() as u64),
-            (None, None) => SizeHint::with_exact(0),
-            _ => SizeHint::default(),
-        }
-    }
-}
-
-pub(crate) fn respond(
-    status: u16,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Body,
-) -> Response<Body> {
-    let mut response = Response::new(body);
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in headers {
-        response.headers_mut().append(name, value);
-    }
-    response
-}
-
-pub(crate) fn json_response(status: u16, body: Vec<u8>) -> Response<Body> {
-    respond(
-        status,
-        vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        Body::full(body),
-    )
-}
-
-pub(crate) fn header_value(value: &str) -> HeaderValue {
-    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
-/// Re-serialize a JSON document compactly so it fits in a header; `None` if it is not JSON.
-pub(crate) fn json_header(raw: &[u8]) -> Option<HeaderValue> {
-    let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
-    HeaderValue::from_bytes(&serde_json::to_vec(&value).ok()?).ok()
-}
-
-// ----- reading request bodies -------------------------------------------------------------
-
-#[derive(Debug, Default)]
-pub(crate) struct BodyRead {
-    /// The body, if it fit in the limit.
-    pub(crate) bytes: Vec<u8>,
-    /// Bytes received in total.
-    pub(crate) len: usize,
-    pub(crate) too_large: bool,
-    /// The connection failed or the body was cut short.
-    pub(crate) broken: bool,
-    trailers: Option<HeaderMap>,
-}
-
-pub(crate) async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
-    // Keep reading past the limit (discarding) so the client gets our answer instead of a
-    // reset, but not forever.
-    const DRAIN_LIMIT: usize = 64 << 20;
-    let mut out = BodyRead::default();
-    while let Some(frame) = body.frame().await {
-        match frame {
-            Ok(frame) => match frame.into_data() {
-                Ok(data) => {
-                    out.len += data.len();
-                    if out.len > limit {
-                        out.too_large = true;
-                        out.bytes = Vec::new();
-                    } else {
-                        out.bytes.extend_from_slice(&data);
-                    }
-                    if out.len > DRAIN_LIMIT {
-                        break;
-                    }
-                }
-                Err(frame) => {
-                    if let Ok(trailers) = frame.into_trailers() {
-                        out.trailers = Some(trailers);
-                    }
-                }
-            },
-            Err(_) => {
-                out.broken = true;
-                break;
-            }
-        }
-    }
-    out
 }
 
 // ----- the Runtime API --------------------------------------------------------------------
@@ -290,18 +146,6 @@ impl Drop for Recorder {
             self.shared.record_call(call);
         }
     }
-}
-
-fn headers_vec(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 fn parse_runtime_path(path: &str, prefix: &str) -> (Endpoint, Option<String>) {
@@ -570,10 +414,6 @@ fn accepted() -> Response<Body> {
     json_response(202, br#"{"status":"OK"}"#.to_vec())
 }
 
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 fn post_response(
     shared: &Arc<Shared>,
     seq: u64,
@@ -711,145 +551,6 @@ fn post_init_error(
     };
     shared.init_error(seq, body, content_type.to_owned())?;
     Ok(accepted())
-}
-
-// ----- the Invoke API ---------------------------------------------------------------------
-
-fn api_error(status: u16, error_type: &str, message: &str) -> Response<Body> {
-    let body = serde_json::to_vec(&serde_json::json!({ "Type": "User", "message": message }))
-        .unwrap_or_default();
-    respond(
-        status,
-        vec![
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (
-                HeaderName::from_static("x-amzn-errortype"),
-                header_value(error_type),
-            ),
-        ],
-        Body::full(body),
-    )
-}
-
-async fn invoke_api(shared: &Arc<Shared>, req: Request<Incoming>, rest: &str) -> Response<Body> {
-    let config = &shared.config;
-    let Some(name) = rest.strip_suffix("/invocations") else {
-        return api_error(404, "ResourceNotFoundException", "Unknown operation");
-    };
-    if name != "function" && name != config.options.function_name && name != config.arn {
-        return api_error(
-            404,
-            "ResourceNotFoundException",
-            &format!("Function not found: {name}"),
-        );
-    }
-    if req.method() != Method::POST {
-        return api_error(405, "MethodNotAllowed", "Use POST to invoke");
-    }
-    let headers = req.headers().clone();
-    let invocation_type =
-        header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
-    if !matches!(invocation_type, "RequestResponse" | "Event" | "DryRun") {
-        return api_error(
-            400,
-            "InvalidParameterValueException",
-            "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun",
-        );
-    }
-    let mut sub = Submission::default();
-    if let Some(encoded) = headers.get("x-amz-client-context") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_bytes())
-            .ok()
-            .and_then(|raw| json_header(&raw));
-        match decoded {
-            Some(value) => sub.client_context = Some(value),
-            None => {
-                return api_error(
-                    400,
-                    "InvalidRequestContentException",
-                    "Client context must be a valid Base64-encoded JSON object.",
-                );
-            }
-        }
-    }
-    if let Some(raw) = headers.get("x-amz-cognito-identity") {
-        match json_header(raw.as_bytes()) {
-            Some(value) => sub.cognito_identity = Some(value),
-            None => {
-                return api_error(
-                    400,
-                    "InvalidRequestContentException",
-                    "X-Amz-Cognito-Identity must be a JSON object.",
-                );
-            }
-        }
-    }
-    sub.tenant_id = headers.get("x-amz-tenant-id").cloned();
-    let read = read_body(req.into_body(), MAX_PAYLOAD).await;
-    if read.too_large {
-        return api_error(
-            413,
-            "RequestTooLargeException",
-            &format!(
-                "{} byte payload is too large for the RequestResponse invocation type \
-                 ({MAX_PAYLOAD} byte maximum)",
-                read.len
-            ),
-        );
-    }
-    if read.broken {
-        return api_error(
-            400,
-            "InvalidRequestContentException",
-            "Truncated request body",
-        );
-    }
-    if invocation_type == "DryRun" {
-        return respond(204, Vec::new(), Body::full(Bytes::new()));
-    }
-    sub.payload = if read.bytes.is_empty() {
-        Bytes::from_static(b"{}")
-    } else {
-        Bytes::from(read.bytes)
-    };
-    let (tx, rx) = oneshot::channel();
-    let id = shared.submit(sub, Reply::Async(tx));
-    if invocation_type == "Event" {
-        return respond(
-            202,
-            vec![(
-                HeaderName::from_static("x-amzn-requestid"),
-                header_value(&id),
-            )],
-            Body::full(Bytes::new()),
-        );
-    }
-    match rx.await {
-        Ok(result) => invoke_response(&result),
-        Err(_) => api_error(503, "ServiceException", "The emulator stopped"),
-    }
-}
-
-fn invoke_response(result: &InvokeResult) -> Response<Body> {
-    let mut headers = vec![
-        (CONTENT_TYPE, header_value(&result.content_type)),
-        (
-            HeaderName::from_static("x-amzn-requestid"),
-            header_value(&result.request_id),
-        ),
-        (
-            HeaderName::from_static("x-amz-executed-version"),
-            HeaderValue::from_static("$LATEST"),
-        ),
-    ];
-    if let Some(error) = &result.function_error {
-        headers.push((
-            HeaderName::from_static("x-amz-function-error"),
-            header_value(error),
-        ));
-    }
-    respond(result.status, headers, Body::full(result.body.clone()))
 }
 
 #[cfg(test)]
