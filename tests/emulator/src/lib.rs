@@ -112,6 +112,8 @@
 //!   `maxMemoryUsedMB` is the function process's peak resident size.
 //! - Init has no 10 s limit of its own: the invocation timeout covers it, as in the RIE.
 //! - An external extension that exits after init resets the sandbox at once.
+//! - With [`Options::concurrency`], `INVOKE` is still offered (Lambda Managed Instances refuse
+//!   it) and the next invocation does not wait for the extensions.
 //! - `/opt/extensions` itself is not looked at, and nothing disables the Extensions API.
 
 #![deny(missing_docs)]
