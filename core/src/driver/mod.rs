@@ -21,9 +21,13 @@
 mod blocking;
 mod exchange;
 mod extension;
+#[cfg(feature = "std")]
+mod extension_env;
 mod invoke;
 
 pub use extension::{Extension, ExtensionDriver, NoSteps, Stopped};
+#[cfg(feature = "std")]
+pub use extension_env::{executable_name, run_extension};
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

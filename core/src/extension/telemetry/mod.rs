@@ -12,6 +12,10 @@
 //! the same way) and reports the bad one ([`BadRecord`]). Types this crate does not know are
 //! kept as [`Record::Unknown`], with their record as raw JSON.
 //!
+//! A listener reads each POST with [`frame_request`] (how much of the request has arrived)
+//! and [`receive`] (the records, the bad ones logged), and answers [`Received::response`]:
+//! no I/O here, so it runs on any executor.
+//!
 //! ```
 //! use lambda_runtime_types::extension::telemetry::{
 //!     Buffering, Record, Subscription, TelemetryType, parse_batch,
@@ -37,6 +41,7 @@
 //! ```
 
 mod batch;
+mod listener;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -48,6 +53,9 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use batch::{BadRecord, BatchError, TelemetryEvent, parse_batch};
+pub use listener::{
+    BAD_REQUEST, Framing, MAX_REQUEST_BYTES, RESPONSE, Received, frame_request, receive,
+};
 pub use record::{
     ExtensionRecord, InitPhase, InitReport, InitReportMetrics, InitRuntimeDone, InitStart,
     InitType, LogRecord, LogsDropped, Record, Report, ReportMetrics, RestoreReport,
