@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Scratch, WAIT, fixture, http, now_ms, register, wait_for};
+use common::{Scratch, WAIT, fixture, now_ms, wait_for};
 use lambda_emulator::{Emulator, Endpoint, Options, Outcome, ShutdownAction, ShutdownStep};
 use serde_json::Value;
 
@@ -80,6 +80,20 @@ fn an_external_extension_gets_one_invoke_per_invocation_and_shutdown_at_exit() {
     );
     let events = scratch.json_lines("probe-ext.events");
     assert_eq!(events.len(), 3, "{events:?}");
+    let delivered: Vec<_> = emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.endpoint == Endpoint::ExtensionNext && c.status == Some(200))
+        .collect();
+    assert_eq!(delivered.len(), 3);
+    for (call, (id, _)) in delivered.iter().zip(&ids) {
+        assert_eq!(call.request_id.as_deref(), Some(id.as_str()));
+        assert!(
+            call.response_header("lambda-extension-event-identifier")
+                .is_some()
+        );
+        assert_eq!(call.response_json().unwrap()["requestId"], id.as_str());
+    }
     for (event, (id, before)) in events.iter().zip(&ids) {
         assert_eq!(event["eventType"], "INVOKE");
         assert_eq!(event["requestId"], id.as_str());
@@ -276,186 +290,6 @@ fn an_internal_extension_makes_a_reset_sigterm_the_runtime_and_give_it_500_ms() 
 }
 
 #[test]
-fn registration_closes_at_the_runtimes_first_next() {
-    let scratch = Scratch::new("closed");
-    let emu = Emulator::start(function(&scratch)).unwrap();
-    emu.wait_ready(WAIT).unwrap();
-    let answer = register(emu.addr(), "late", r#"{"events":["INVOKE"]}"#);
-    assert_eq!(answer.status, 403);
-    assert_eq!(answer.error_type(), "Extension.RegistrationClosed");
-    assert!(emu.extensions().is_empty());
-    let call = emu
-        .calls()
-        .into_iter()
-        .find(|c| c.endpoint == Endpoint::ExtensionRegister)
-        .unwrap();
-    assert_eq!(call.status, Some(403));
-}
-
-#[test]
-fn the_register_and_event_calls_answer_as_the_rie_does() {
-    // No process: the test is the function, and registration stays open.
-    let emu = Emulator::start(Options::external()).unwrap();
-    let addr = emu.addr();
-    let check = |answer: common::Answer, status: u16, error_type: &str| {
-        assert_eq!(
-            (answer.status, answer.error_type()),
-            (status, error_type.to_owned()),
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-    };
-    check(
-        register(addr, "", "{}"),
-        403,
-        "Extension.InvalidExtensionName",
-    );
-    check(register(addr, "a", "{"), 403, "InvalidRequestFormat");
-    check(
-        register(addr, "a", r#"{"events":[],"configurationKeys":["k"]}"#),
-        403,
-        "InvalidRequestFormat",
-    );
-    check(
-        register(addr, "a", r#"{"events":["BOOT"]}"#),
-        403,
-        "Extension.InvalidEventType",
-    );
-    // Internal extensions may not take SHUTDOWN.
-    check(
-        register(addr, "a", r#"{"events":["INVOKE","SHUTDOWN"]}"#),
-        403,
-        "Extension.InvalidEventType",
-    );
-    let ok = register(addr, "a", r#"{"events":["INVOKE"]}"#);
-    assert_eq!(ok.status, 200);
-    let id = ok.header("lambda-extension-identifier").unwrap().to_owned();
-    assert_eq!(id.len(), 36);
-    assert!(ok.json().get("accountId").is_none());
-    check(
-        register(addr, "a", r#"{"events":[]}"#),
-        403,
-        "Extension.InvalidExtensionState",
-    );
-    for n in 1..10 {
-        assert_eq!(register(addr, &format!("x{n}"), "{}").status, 200);
-    }
-    check(
-        register(addr, "x10", "{}"),
-        403,
-        "Extension.TooManyExtensions",
-    );
-
-    let next = "/2020-01-01/extension/event/next";
-    check(
-        http(addr, "GET", next, &[], b""),
-        403,
-        "Extension.MissingExtensionIdentifier",
-    );
-    check(
-        http(
-            addr,
-            "GET",
-            next,
-            &[("Lambda-Extension-Identifier", "x")],
-            b"",
-        ),
-        403,
-        "Extension.InvalidExtensionIdentifier",
-    );
-    let unknown = "00000000-0000-4000-8000-000000000000";
-    check(
-        http(
-            addr,
-            "GET",
-            next,
-            &[("Lambda-Extension-Identifier", unknown)],
-            b"",
-        ),
-        403,
-        "Extension.UnknownExtensionIdentifier",
-    );
-    let exit_error = "/2020-01-01/extension/exit/error";
-    check(
-        http(
-            addr,
-            "POST",
-            exit_error,
-            &[("Lambda-Extension-Identifier", &id)],
-            b"",
-        ),
-        403,
-        "Extension.MissingHeader",
-    );
-    let posted = http(
-        addr,
-        "POST",
-        exit_error,
-        &[
-            ("Lambda-Extension-Identifier", &id),
-            ("Lambda-Extension-Function-Error-Type", "Extension.Broken"),
-        ],
-        br#"{"errorMessage":"broken"}"#,
-    );
-    assert_eq!(posted.status, 202);
-    let errors = emu.extension_errors();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].extension, "a");
-    assert_eq!(errors[0].endpoint, Endpoint::ExtensionExitError);
-    assert_eq!(errors[0].error_type, "Extension.Broken");
-    // After an error post, nothing more succeeds for it.
-    check(
-        http(
-            addr,
-            "GET",
-            next,
-            &[("Lambda-Extension-Identifier", &id)],
-            b"",
-        ),
-        403,
-        "Extension.InvalidExtensionState",
-    );
-    let logs = http(addr, "PUT", "/2020-08-15/logs", &[], b"{}");
-    assert_eq!(
-        (logs.status, logs.error_type()),
-        (202, "Logs.NotSupported".to_owned())
-    );
-    assert_eq!(
-        http(addr, "GET", "/2020-01-01/nothing", &[], b"").status,
-        404
-    );
-}
-
-#[test]
-fn an_extension_init_error_fails_init() {
-    let emu = Emulator::start(Options::external()).unwrap();
-    let addr = emu.addr();
-    let ok = register(addr, "failing", r#"{"events":["INVOKE"]}"#);
-    let id = ok.header("lambda-extension-identifier").unwrap().to_owned();
-    let posted = http(
-        addr,
-        "POST",
-        "/2020-01-01/extension/init/error",
-        &[
-            ("Lambda-Extension-Identifier", &id),
-            (
-                "Lambda-Extension-Function-Error-Type",
-                "Extension.ConfigInvalid",
-            ),
-        ],
-        b"",
-    );
-    assert_eq!(posted.status, 202);
-    let err = emu.wait_ready(WAIT).unwrap_err();
-    assert!(err.to_string().contains("init error"), "{err}");
-    let result = emu.invoke(b"{}").unwrap();
-    assert_eq!(result.status, 502);
-    assert_eq!(result.outcome, Outcome::InitError);
-    assert_eq!(result.error_type().as_deref(), Some("Extension.InitError"));
-    assert!(result.body_str().contains("Extension.ConfigInvalid"));
-}
-
-#[test]
 fn the_cli_runs_the_extensions_of_a_directory() {
     let scratch = Scratch::new("cli");
     let dir = scratch.extensions(&["cli-ext"]);
@@ -538,4 +372,55 @@ fn extensions_that_do_not_take_shutdown_or_overrun_it_are_killed() {
         );
     }
     assert_eq!(emu.extensions().len(), 0, "the sandbox is gone");
+}
+
+#[test]
+fn a_crash_shuts_the_extensions_down_and_the_next_invoke_starts_them_again() {
+    let scratch = Scratch::new("crash");
+    let dir = scratch.extensions(&["crash-ext"]);
+    let emu = Emulator::start(function(&scratch).extensions(&dir)).unwrap();
+    emu.wait_ready(WAIT).unwrap();
+    let result = emu.invoke(br#"{"crash":1}"#).unwrap();
+    assert_eq!(result.outcome, Outcome::ExitError);
+    assert!(wait_for(WAIT, || {
+        emu.shutdown_steps()
+            .iter()
+            .any(|s| s.action == ShutdownAction::End)
+    }));
+    let steps = emu.shutdown_steps();
+    assert_eq!(
+        steps[0].action,
+        ShutdownAction::Begin {
+            reason: "failure".to_owned(),
+            internal: 0,
+            external: 1
+        }
+    );
+    // The runtime was gone already: no signal to it.
+    assert!(
+        !actions(&steps).iter().any(|a| matches!(
+            a,
+            ShutdownAction::RuntimeSigterm | ShutdownAction::RuntimeSigkill
+        )),
+        "{steps:?}"
+    );
+    let events = scratch.json_lines("crash-ext.events");
+    assert_eq!(
+        events.last().unwrap()["shutdownReason"],
+        "failure",
+        "{events:?}"
+    );
+    // A new sandbox: the extension is started again and registers again.
+    let result = emu.invoke(br#"{"again":1}"#).unwrap();
+    assert_eq!(result.outcome, Outcome::Response, "{}", result.body_str());
+    let registered = emu.extensions();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].generation, 2);
+    assert_eq!(emu.extension_exits().len(), 1);
+    assert!(wait_for(WAIT, || {
+        scratch
+            .json_lines("crash-ext.events")
+            .last()
+            .is_some_and(|e| e["requestId"] == result.request_id.as_str())
+    }));
 }

@@ -131,9 +131,15 @@ fn bad_subscriptions_get_400_and_late_ones_403() {
     let emu = Emulator::start(Options::external()).unwrap();
     let ok = register(emu.addr(), "sub", r#"{"events":["INVOKE"]}"#);
     let id = ok.header("lambda-extension-identifier").unwrap().to_owned();
+    // A port nobody listens on: the POSTs fail, are logged and dropped.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let good = json!({
         "schemaVersion": "2025-01-29",
-        "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:9/t"},
+        "destination": {"protocol": "HTTP", "URI": format!("http://sandbox.localdomain:{closed}/t")},
         "types": ["platform"],
         "buffering": {"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 100},
     });
@@ -180,4 +186,14 @@ fn bad_subscriptions_get_400_and_late_ones_403() {
         (late.status, late.error_type()),
         (403, "Telemetry.SubscriptionClosed".to_owned())
     );
+    // The init records were sent (after timeoutMs) and could not be delivered.
+    assert!(wait_for(WAIT, || !emu.telemetry_deliveries().is_empty()));
+    let delivery = &emu.telemetry_deliveries()[0];
+    assert_eq!(delivery.status, None);
+    assert!(delivery.error.is_some());
+    assert!(
+        delivery.types.iter().any(|t| t == "platform.initStart"),
+        "{delivery:?}"
+    );
+    assert!(emu.log_text().contains("telemetry for extension sub"));
 }
