@@ -226,7 +226,9 @@ impl Shared {
 /// How long [`crate::Emulator::stop`] waits for the sandbox to go away: the runtime's share,
 /// the extensions' budget, and slack.
 pub(crate) fn stop_wait(options: &crate::options::Options) -> std::time::Duration {
-    options.shutdown_grace
-        + options.runtime_shutdown_share.unwrap_or_default()
-        + std::time::Duration::from_secs(10)
+    options
+        .shutdown_grace
+        .saturating_add(options.runtime_shutdown_share.unwrap_or_default())
+        .saturating_add(std::time::Duration::from_secs(10))
+        .min(std::time::Duration::from_secs(365 * 86_400))
 }

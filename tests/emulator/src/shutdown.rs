@@ -26,7 +26,7 @@ const SHARE_EXTERNAL_ONLY: Duration = Duration::from_millis(300);
 
 /// Poll `condition` every few milliseconds until it holds (true) or `limit` passes (false).
 async fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
+    let end = Instant::now() + limit.min(Duration::from_secs(365 * 86_400));
     loop {
         if condition() {
             return true;
@@ -147,7 +147,10 @@ pub(crate) async fn run(shared: Arc<Shared>, generation: u64, reason: &'static s
         let mut st = shared.lock();
         shared.step(&mut st, generation, ShutdownAction::RuntimeGone);
     }
-    let deadline = start + o.shutdown_grace;
+    let far = Duration::from_secs(86_400);
+    let deadline = start
+        .checked_add(o.shutdown_grace.min(far))
+        .unwrap_or(start);
     let remaining = || deadline.saturating_duration_since(Instant::now());
     // Telemetry first, so the subscribers have everything before their SHUTDOWN.
     shared
@@ -155,7 +158,8 @@ pub(crate) async fn run(shared: Arc<Shared>, generation: u64, reason: &'static s
         .await;
     {
         let mut st = shared.lock();
-        let deadline_ms = epoch_ms() + u64::try_from(remaining().as_millis()).unwrap_or(0);
+        let deadline_ms =
+            epoch_ms().saturating_add(u64::try_from(remaining().as_millis()).unwrap_or(0));
         let body = serde_json::to_vec(&json!({
             "eventType": "SHUTDOWN",
             "shutdownReason": reason,
