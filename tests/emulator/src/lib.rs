@@ -111,6 +111,10 @@
 //! - `accountId` is always `000000000000` (the account of the emulator's ARN);
 //!   `maxMemoryUsedMB` is the function process's peak resident size.
 //! - Init has no 10 s limit of its own: the invocation timeout covers it, as in the RIE.
+//! - `platform.runtimeDone` and `platform.report` are sent when the runtime answers, not
+//!   once the extensions finished the invoke phase (no post-runtime extension duration).
+//! - The error types an invoker gets after an extension failed init (`Extension.InitError`,
+//!   `Extension.Crash`) are the emulator's; Lambda's text may differ.
 //! - An external extension that exits after init resets the sandbox at once.
 //! - With [`Options::concurrency`], `INVOKE` is still offered (Lambda Managed Instances refuse
 //!   it) and the next invocation does not wait for the extensions.
