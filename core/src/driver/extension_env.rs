@@ -40,7 +40,7 @@ pub fn executable_name() -> anyhow::Result<ExtensionName> {
     let name = name
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the executable's file name {name:?} is not UTF-8"))?;
-    ExtensionName::new(name).map_err(|e| anyhow::anyhow!("extension name {name:?}: {e}"))
+    name_of(name)
 }
 
 /// Runs one extension until it stops: reads `AWS_LAMBDA_RUNTIME_API`, registers as `name`
@@ -87,21 +87,34 @@ pub async fn run_extension<E: Executor>(
     options: Options,
     steps: &mut impl Extension,
 ) -> anyhow::Result<Stopped> {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| {
-        anyhow::anyhow!(
-            "AWS_LAMBDA_RUNTIME_API is not set: this binary is a Lambda extension, started by \
-             Lambda (or `lambda-emulator --extensions DIR`)"
-        )
-    })?;
-    let endpoint = Endpoint::parse(&api)
-        .map_err(|e| anyhow::anyhow!("AWS_LAMBDA_RUNTIME_API is invalid: {e}"))?;
     let name = match name {
-        Some(name) => {
-            ExtensionName::new(name).map_err(|e| anyhow::anyhow!("extension name {name:?}: {e}"))?
-        }
+        Some(name) => name_of(name)?,
         None => executable_name()?,
     };
-    let mut driver = ExtensionDriver::new(exec, endpoint, name, options)
-        .map_err(|e| anyhow::anyhow!("extension options: {e}"))?;
+    let mut driver = ExtensionDriver::from_env(exec, name, options)?;
     Ok(driver.run(steps).await)
+}
+
+fn name_of(name: &str) -> anyhow::Result<ExtensionName> {
+    ExtensionName::new(name).map_err(|e| anyhow::anyhow!("extension name {name:?}: {e}"))
+}
+
+impl<'e, E: Executor> ExtensionDriver<'e, E> {
+    /// [`ExtensionDriver::new`] at the endpoint in `AWS_LAMBDA_RUNTIME_API`.
+    ///
+    /// For an internal extension: build it, [`register`](Self::register) it before the
+    /// runtime's entry point is called (registration closes at the runtime's first `/next`),
+    /// then [`run`](Self::run) it beside the function (`examples/src/bin/internal-extension.rs`).
+    pub fn from_env(exec: &'e E, name: ExtensionName, options: Options) -> anyhow::Result<Self> {
+        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| {
+            anyhow::anyhow!(
+                "AWS_LAMBDA_RUNTIME_API is not set: an extension is started by Lambda (or \
+                 `lambda-emulator`)"
+            )
+        })?;
+        let endpoint = Endpoint::parse(&api)
+            .map_err(|e| anyhow::anyhow!("AWS_LAMBDA_RUNTIME_API is invalid: {e}"))?;
+        Self::new(exec, endpoint, name, options)
+            .map_err(|e| anyhow::anyhow!("extension options: {e}"))
+    }
 }

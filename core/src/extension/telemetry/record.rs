@@ -257,12 +257,13 @@ pub struct ReportMetrics {
     /// How long the invocation took.
     pub duration_ms: f64,
     /// The billed duration.
+    #[serde(deserialize_with = "whole_number")]
     pub billed_duration_ms: u64,
     /// The function's memory size.
-    #[serde(rename = "memorySizeMB")]
+    #[serde(rename = "memorySizeMB", deserialize_with = "whole_number")]
     pub memory_size_mb: u64,
     /// The most memory used.
-    #[serde(rename = "maxMemoryUsedMB")]
+    #[serde(rename = "maxMemoryUsedMB", deserialize_with = "whole_number")]
     pub max_memory_used_mb: u64,
     /// The init duration, on the first invocation of an environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,6 +271,24 @@ pub struct ReportMetrics {
     /// The restore duration, on the first invocation after a SnapStart restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_duration_ms: Option<f64>,
+}
+
+/// A count, sent as an integer or as a number with no fraction (`2.0`): a sender that
+/// computes it in floating point still means a whole number.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        // 2^64: every f64 in range converts exactly when it has no fraction.
+        Some(f) if (0.0..18_446_744_073_709_551_616.0).contains(&f) && (f as u64) as f64 == f => {
+            Ok(f as u64)
+        }
+        _ => Err(serde::de::Error::custom(alloc::format!(
+            "invalid number {n}, expected a whole number"
+        ))),
+    }
 }
 
 /// `platform.report`.

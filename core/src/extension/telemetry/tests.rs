@@ -442,3 +442,25 @@ fn events_deserialise_one_by_one_too() {
         "{err}"
     );
 }
+
+#[test]
+fn report_counts_may_come_as_whole_floats() {
+    let batch = |billed: &str| {
+        std::format!(
+            r#"[{{"time":"{TIME}","type":"platform.report","record":{{"requestId":"r","status":"success","metrics":{{"durationMs":1.5,"billedDurationMs":{billed},"memorySizeMB":128.0,"maxMemoryUsedMB":20}}}}}}]"#
+        )
+    };
+    let read = |billed: &str| parse_batch(batch(billed).as_bytes()).unwrap().remove(0);
+    for (sent, billed) in [("2", 2), ("2.0", 2), ("0.0", 0)] {
+        let Record::Report(r) = read(sent).unwrap().record else {
+            panic!("not a report")
+        };
+        assert_eq!(
+            (r.metrics.billed_duration_ms, r.metrics.memory_size_mb),
+            (billed, 128)
+        );
+    }
+    for bad in ["1.5", "-1", "-1.0", "1e30", "\"2\""] {
+        assert!(read(bad).is_err(), "{bad}");
+    }
+}
