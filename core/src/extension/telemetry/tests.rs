@@ -450,7 +450,10 @@ fn report_counts_may_come_as_whole_floats() {
             r#"[{{"time":"{TIME}","type":"platform.report","record":{{"requestId":"r","status":"success","metrics":{{"durationMs":1.5,"billedDurationMs":{billed},"memorySizeMB":128.0,"maxMemoryUsedMB":20}}}}}}]"#
         )
     };
-    let read = |billed: &str| parse_batch(batch(billed).as_bytes()).unwrap().remove(0);
+    let read = |billed: &str| {
+        let mut records = parse_batch(batch(billed).as_bytes()).unwrap();
+        records.remove(0).map_err(|bad| bad.message)
+    };
     for (sent, billed) in [("2", 2), ("2.0", 2), ("0.0", 0)] {
         let Record::Report(r) = read(sent).unwrap().record else {
             panic!("not a report")
