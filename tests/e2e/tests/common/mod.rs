@@ -93,7 +93,7 @@ pub fn emulator_program() -> &'static Path {
 
 /// Builds binary `bin` of workspace package `package` into this test's target directory and
 /// profile, and returns its path.
-fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     // This test is `<target dir>/<profile dir>/deps/<test>-<hash>`.
     let exe = std::env::current_exe().expect("the test's own path");
     let profile_dir = exe
