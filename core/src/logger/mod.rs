@@ -1,5 +1,6 @@
-//! Lambda-native log lines for the `log` facade: text or Lambda's JSON, with the request id of
-//! the invocation whose future wrote the line.
+//! Lambda-native log lines for the `log` facade (and, with the feature `tracing`, the `tracing`
+//! facade): text or Lambda's JSON, with the request id of the invocation whose future wrote the
+//! line.
 //!
 //! The entry points install a [`LambdaLogger`] before setup (unless a logger is installed already,
 //! or [`Builder::logger(false)`](crate::Builder::logger) says not to), set from
@@ -23,6 +24,30 @@
 //! `errorType`, `errorMessage` and `stackTrace` (lines, as a string), which JSON lines write as
 //! keys of their own (`stackTrace` as an array of lines, left out when empty) and text lines
 //! leave out: their message says the same.
+//!
+//! # The `tracing` facade
+//!
+//! With the feature `tracing` (of this crate, or of the adapter crates, which forward it), the
+//! same lines are written for `tracing` events by a `LambdaLayer`, a `tracing-subscriber`
+//! layer. [`LambdaLogger::install`], and so the entry points, then also set
+//! `tracing_subscriber::registry().with(LambdaLayer)` as the global default subscriber, with the
+//! same format, level, buffering and output; unless a global subscriber is set already: the
+//! user's subscriber is then kept (and a `debug` line of the `log` facade says so).
+//! [`Builder::logger(false)`](crate::Builder::logger) installs neither. Both facades can be used
+//! side by side, in the same handler: each line names the current invocation either way.
+//!
+//! A `tracing` event's line has the event's `message` as its message; then the fields of every
+//! span the event is in (the root span first, each as recorded, [`record`]ed values included),
+//! then the event's own fields, each a key of its own in JSON (`key=value` in text), never nested.
+//! Of several fields of the same name the last one wins: an event's field over a span's, an inner
+//! span's over an outer one's, a value recorded later over an earlier one. The fixed keys are
+//! protected as for `log` records, and a `requestId` field (the event's, else the innermost
+//! span's; with `traceId` and `tenantId` from the same place) names the line's invocation as a
+//! `requestId` key-value does. Events and spans below the level are disabled at their callsite
+//! (`tracing`'s own one-comparison filter), unless buffering is on; a `LambdaLayer` in a
+//! subscriber of several layers filters for the whole subscriber.
+//!
+//! [`record`]: https://docs.rs/tracing/latest/tracing/struct.Span.html#method.record
 //!
 //! # Which invocation a line belongs to
 //!
@@ -57,26 +82,30 @@ use crate::config::{Config, LogFormat};
 use crate::time::EpochMillis;
 
 mod line;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 use line::{LineIds, LineWriter};
+#[cfg(feature = "tracing")]
+pub use tracing::LambdaLayer;
 
 /// Where lines go: a whole line (with its newline) at a time.
 type Sink = dyn Fn(&[u8]) + Send + Sync;
 
-/// What a [`LambdaLogger`] writes, at which level, where to.
+/// What a [`LambdaLogger`] (and a `LambdaLayer`) writes, at which level, where to.
 #[derive(Clone)]
 struct Output {
     format: LogFormat,
     level: LevelFilter,
-    /// `None`: stderr.
+    /// `None`: stderr. Shared by the layer installed with the logger.
     sink: Option<Arc<Sink>>,
     /// Lines below `level` kept per invocation, written only if it fails; 0: none kept.
     buffer_lines: usize,
 }
 
-/// The output of the logger installed (or that kept a line first), for writing an
-/// invocation's buffered lines.
-static FLUSH: OnceLock<Output> = OnceLock::new();
+/// The output of the logger or layer installed (or of the layer that kept a line first), for
+/// writing an invocation's buffered lines.
+static FLUSH: OnceLock<&'static Output> = OnceLock::new();
 
 impl Output {
     fn new(format: LogFormat, level: LevelFilter) -> Self {
@@ -126,7 +155,6 @@ impl Output {
 
     /// Keeps `line` (below the level) in the current invocation's buffer, for a failure.
     fn keep(&self, line: Vec<u8>) {
-        FLUSH.get_or_init(|| self.clone());
         let _ = CURRENT.try_with(|current| {
             if let Some(ids) = current.try_borrow().ok().as_ref().and_then(|c| c.as_ref()) {
                 ids.keep(line, self.buffer_lines);
@@ -200,16 +228,28 @@ impl LambdaLogger {
     /// In JSON mode it also replaces the panic hook, so that what a panic prints (Rust's default
     /// hook writes several lines of text, a backtrace among them) is one JSON line too; see
     /// [`LambdaLogger::panic_line`].
+    ///
+    /// With the feature `tracing` it first also installs a `LambdaLayer` with the same settings
+    /// and output as the global default `tracing` subscriber (`LambdaLayer::install`), whether
+    /// or not the `log` logger is installed; a subscriber set already is kept.
     pub fn install(self) -> Result<(), log::SetLoggerError> {
+        #[cfg(feature = "tracing")]
+        let tracing = LambdaLayer::from_output(self.out.clone()).install();
         let level = match self.out.buffer_lines {
             0 => self.out.level,
             _ => LevelFilter::Trace,
         };
         let logger: &'static Self = Box::leak(Box::new(self));
         let installed = log::set_logger(logger);
+        #[cfg(feature = "tracing")]
+        if tracing.is_err() {
+            log::debug!(
+                "a global tracing subscriber is set already: it is kept, and writes the tracing events"
+            );
+        }
         installed?;
         log::set_max_level(level);
-        let _ = FLUSH.set(logger.out.clone());
+        let _ = FLUSH.set(&logger.out);
         if logger.out.format == LogFormat::Json {
             std::panic::set_hook(Box::new(|info| logger.write_panic(info)));
         }
@@ -353,7 +393,7 @@ impl fmt::Debug for LambdaLogger {
 }
 
 /// Calls `line` with the ids a line names: `named`'s if given (a record's `requestId`
-/// key-value) and not the current invocation's; else the current invocation's, if any.
+/// key-value, a `tracing` event's `requestId` field) and not the current invocation's; else the current invocation's, if any.
 fn with_line_ids(named: Option<LineIds<'_>>, line: impl FnOnce(Option<LineIds<'_>>)) {
     let _ = CURRENT.try_with(|current| {
         let current = current.try_borrow().ok();
@@ -463,16 +503,12 @@ pub fn end_invocation(ids: &Arc<InvocationIds>, failed: bool) {
     let Some(out) = FLUSH.get().filter(|_| failed && !lines.is_empty()) else {
         return;
     };
-    if dropped > 0 && Level::Warn <= out.level {
-        let bound = out.buffer_lines;
-        out.emit(&mut |buf| {
-            let message = format_args!(
-                "{dropped} earlier buffered lines of this invocation were dropped (at most {bound} are kept)"
-            );
-            let now = EpochMillis::now();
-            let (format, ids) = (out.format, Some(ids.ids()));
-            LineWriter::begin(buf, format, now, Level::Warn, &message, ids, false).end();
-        });
+    if dropped > 0 {
+        let _scope = InvocationScope::enter(ids);
+        log::warn!(
+            "{dropped} earlier buffered lines of this invocation were dropped (at most {} are kept)",
+            out.buffer_lines
+        );
     }
     for line in &lines {
         out.write(line);
