@@ -135,6 +135,10 @@ impl<E: Executor> Builder<E> {
     ///
     /// To keep a logger of your own, install it before calling the entry point: the `log` crate
     /// takes only the first logger, so this one is then not installed.
+    ///
+    /// With the feature `tracing` the entry point also sets the `tracing` subscriber
+    /// (`logger::LambdaLayer`, the same lines for `tracing` events) unless one is set already;
+    /// `false` sets neither.
     #[must_use]
     pub fn logger(mut self, on: bool) -> Self {
         self.settings.logger = Some(on);
