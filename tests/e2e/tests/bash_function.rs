@@ -257,12 +257,13 @@ fn timeout_answers_sandbox_timedout_and_resets_the_function() {
         "{:?}",
         result.duration
     );
-    // Reset as the RIE does: SIGTERM; bash without a trap dies of it.
+    // Reset as Lambda does for a function with no extension registered: SIGKILL at once, no
+    // SIGTERM.
     assert!(emu.wait_until(WAIT, |e| !e.exits().is_empty()));
     let exit = &emu.exits()[0];
     assert_eq!(exit.reset, Some(ResetReason::Timeout));
-    assert_eq!(exit.signal, Some(15), "{exit:?}");
-    assert!(exit.sigterm_ms.is_some() && !exit.sigkilled);
+    assert_eq!(exit.signal, Some(9), "{exit:?}");
+    assert!(exit.sigterm_ms.is_none() && exit.sigkilled, "{exit:?}");
     // The next invoke re-runs init.
     let result = emu.invoke(br#"{"b":2}"#).unwrap();
     assert_eq!(result.outcome, Outcome::Response, "{}", result.body_str());
@@ -271,7 +272,11 @@ fn timeout_answers_sandbox_timedout_and_resets_the_function() {
 
 #[test]
 fn reset_gives_a_graceful_function_the_grace_period() {
-    let emu = Emulator::start(bash("term-graceful").timeout(Duration::from_secs(2))).unwrap();
+    // The bash function registers no extension: SIGTERM only because the test asks for it.
+    let options = bash("term-graceful")
+        .timeout(Duration::from_secs(2))
+        .sigterm_without_extensions(true);
+    let emu = Emulator::start(options).unwrap();
     let result = emu.invoke(br#"{"sleep":120}"#).unwrap();
     assert_eq!(result.outcome, Outcome::TimedOut);
     assert!(emu.wait_until(WAIT, |e| !e.exits().is_empty()));
@@ -290,6 +295,7 @@ fn reset_kills_a_function_that_ignores_sigterm_after_the_grace_period() {
     let emu = Emulator::start(
         bash("term-ignore")
             .timeout(Duration::from_secs(2))
+            .sigterm_without_extensions(true)
             .shutdown_grace(Duration::from_millis(700)),
     )
     .unwrap();
