@@ -140,7 +140,7 @@ impl Shared {
         };
         let mut metrics = json!({
             "durationMs": ms,
-            "billedDurationMs": ms.ceil(),
+            "billedDurationMs": ms.ceil() as u64,
             "memorySizeMB": self.config.options.memory_mb,
             "maxMemoryUsedMB": max_memory,
         });
