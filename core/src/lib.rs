@@ -50,7 +50,8 @@
 //!   with `alloc`, the responses, events and telemetry records);
 //! - with `alloc`: [`Config`], [`Context`], [`Diagnostic`], [`Runner`] and the other entry forms
 //!   ([`runner::Handler`]), the [`driver`] (its loop in `mod.rs`, exchanges with the Runtime API
-//!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`];
+//!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`], [`http`] (HTTP events from every
+//!   origin as one lossless request type, responses shaped per origin);
 //! - with `std`: [`Config::from_env`], the [`Builder`], `SystemTime` conversions, panic capture,
 //!   the Lambda-native [`logger`] (text or JSON lines with the request id, installed by default),
 //!   the watchdog (internal), and [`testing`] (`exec_test`, the in-memory Runtime API and the
@@ -81,6 +82,8 @@ pub mod error_type;
 #[cfg(feature = "alloc")]
 pub mod event;
 pub mod extension;
+#[cfg(feature = "alloc")]
+pub mod http;
 pub mod id;
 pub mod lifecycle;
 #[cfg(feature = "std")]
