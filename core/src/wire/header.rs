@@ -7,9 +7,8 @@
 //! On the `/next` response (read by the lifecycle and, with `alloc`, the handler's `Context`):
 //! [`REQUEST_ID`], [`DEADLINE_MS`], [`INVOKED_FUNCTION_ARN`], [`TRACE_ID`], [`CLIENT_CONTEXT`],
 //! [`COGNITO_IDENTITY`], [`TENANT_ID`], [`INVOCATION_ID`]. On the runtime's requests (written by
-//! [`Request`](super::Request)): [`FUNCTION_ERROR_TYPE`], [`INVOCATION_ID`]. The streaming-response
-//! headers [`FUNCTION_RESPONSE_MODE`] and [`FUNCTION_ERROR_BODY`] are named for emulators and
-//! tests: this runtime posts buffered responses and sends neither.
+//! [`Request`](super::Request)): [`FUNCTION_ERROR_TYPE`], [`INVOCATION_ID`], and for a streamed
+//! response [`FUNCTION_RESPONSE_MODE`] and the trailer [`FUNCTION_ERROR_BODY`].
 
 /// `/next` response: the invocation's request id, which names it in the `/response` and `/error`
 /// paths.
@@ -41,11 +40,11 @@ pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 /// `Runtime.HandlerTimeout`, …).
 pub const FUNCTION_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
 
-/// A `/response` request: `streaming` for a streamed response (not sent by this runtime).
+/// A `/response` request: `streaming` for a streamed response.
 pub const FUNCTION_RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
 
 /// A trailer of a streamed `/response` request: the base64 error body of a stream that failed
-/// mid-way, next to a [`FUNCTION_ERROR_TYPE`] trailer (not sent by this runtime).
+/// mid-way, next to a [`FUNCTION_ERROR_TYPE`] trailer.
 pub const FUNCTION_ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
 
 #[cfg(test)]

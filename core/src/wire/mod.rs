@@ -40,12 +40,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! One file per concern: the address ([`Endpoint`]), request heads ([`Request`]), response heads
+//! One file per concern: the address ([`Endpoint`]), request heads ([`Request`]), a streamed
+//! response's chunks and trailers ([`chunk_head`], [`error_trailers`]), response heads
 //! ([`parse_head`], [`ResponseHead`]), bodies ([`BodyDecoder`]) and the `Lambda-Runtime-*`
 //! header names ([`header`]); this file holds what they share (the bounds, [`WireError`], the
 //! decimal helpers).
 
 mod body;
+mod chunked;
 mod endpoint;
 pub mod header;
 mod request;
@@ -54,6 +56,10 @@ mod response;
 use core::fmt;
 
 pub use body::{BodyDecoder, Decoded, MAX_CHUNK_SIZE_LINE};
+pub use chunked::{
+    CHUNK_END, ContentType, HTTP_INTEGRATION, InvalidContentType, LAST_CHUNK, MAX_CONTENT_TYPE_LEN,
+    PRELUDE_DELIMITER, TRAILERS_END, chunk_head, error_trailers,
+};
 pub use endpoint::{Endpoint, EndpointError, MAX_AUTHORITY_LEN, MAX_PREFIX_LEN};
 pub use request::{BufferTooSmall, Request, USER_AGENT};
 #[cfg(feature = "alloc")]

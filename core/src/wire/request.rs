@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::{API_VERSION, Endpoint, format_decimal, header};
+use super::{API_VERSION, ContentType, Endpoint, format_decimal, header};
 use crate::error_type::ErrorType;
 use crate::id::{InvocationId, RequestId};
 
@@ -44,6 +44,20 @@ pub enum Request<'a> {
         error_type: &'a ErrorType,
         /// The body length, sent as `Content-Length`.
         content_length: usize,
+    },
+    /// `POST {prefix}/2018-06-01/runtime/invocation/{id}/response` as a stream:
+    /// `Lambda-Runtime-Function-Response-Mode: streaming`, `Transfer-Encoding: chunked` and
+    /// `Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body`. The
+    /// caller writes the body in chunks ([`chunk_head`](super::chunk_head)) and ends it with
+    /// [`LAST_CHUNK`](super::LAST_CHUNK), the error trailers of a stream that failed mid-way
+    /// ([`error_trailers`](super::error_trailers)) and the final empty line.
+    StreamResponse {
+        /// The invocation's `Lambda-Runtime-Aws-Request-Id`.
+        id: &'a RequestId,
+        /// Echoed as `Lambda-Runtime-Invocation-Id` when the `/next` response carried one.
+        invocation_id: Option<&'a InvocationId>,
+        /// The stream's `Content-Type`.
+        content_type: ContentType<'a>,
     },
     /// `POST {prefix}/2018-06-01/runtime/init/error` with the same content type and error-type
     /// header as [`Request::Error`]: initialisation failed.
@@ -94,7 +108,7 @@ impl Request<'_> {
         out.put(API_VERSION);
         match self {
             Self::Next => out.put("/runtime/invocation/next"),
-            Self::Response { id, .. } => {
+            Self::Response { id, .. } | Self::StreamResponse { id, .. } => {
                 out.put("/runtime/invocation/");
                 out.put(id.as_str());
                 out.put("/response");
@@ -114,6 +128,29 @@ impl Request<'_> {
 
         let (content_type, content_length, error_type, invocation_id) = match *self {
             Self::Next => {
+                out.put("\r\n");
+                return;
+            }
+            Self::StreamResponse {
+                invocation_id,
+                content_type,
+                ..
+            } => {
+                out.put("Content-Type: ");
+                out.put(content_type.as_str());
+                out.put("\r\n");
+                out.put(header::FUNCTION_RESPONSE_MODE);
+                out.put(": streaming\r\nTransfer-Encoding: chunked\r\nTrailer: ");
+                out.put(header::FUNCTION_ERROR_TYPE);
+                out.put(", ");
+                out.put(header::FUNCTION_ERROR_BODY);
+                out.put("\r\n");
+                if let Some(invocation_id) = invocation_id {
+                    out.put(header::INVOCATION_ID);
+                    out.put(": ");
+                    out.put(invocation_id.as_str());
+                    out.put("\r\n");
+                }
                 out.put("\r\n");
                 return;
             }
@@ -249,6 +286,28 @@ mod tests {
             ua()
         );
         assert_eq!(encode(&Request::Next, "http://[::1]:9000/.rt/fn/"), want);
+    }
+
+    #[test]
+    fn encode_stream_response() {
+        let (id, inv, _) = ids();
+        let req = Request::StreamResponse {
+            id: &id,
+            invocation_id: Some(&inv),
+            content_type: ContentType::HTTP_INTEGRATION,
+        };
+        let want = std::format!(
+            "POST /2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/response \
+             HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n{}\
+             Content-Type: application/vnd.awslambda.http-integration-response\r\n\
+             Lambda-Runtime-Function-Response-Mode: streaming\r\n\
+             Transfer-Encoding: chunked\r\n\
+             Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\
+             Lambda-Runtime-Invocation-Id: {}\r\n\r\n",
+            ua(),
+            inv.as_str()
+        );
+        assert_eq!(encode(&req, "127.0.0.1:9001"), want);
     }
 
     #[test]
