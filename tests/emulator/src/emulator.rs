@@ -34,6 +34,8 @@ pub struct Emulator {
     shared: Arc<Shared>,
     runtime: Mutex<Option<Runtime>>,
     server: AbortHandle,
+    /// The HTTP front door: its address and its accept loop.
+    front_door: Option<(SocketAddr, AbortHandle)>,
 }
 
 /// A signal that [`Emulator::signal`] can send to the function process.
@@ -214,6 +216,20 @@ impl Emulator {
             let _guard = runtime.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
+        let front_door = match shared.config.options.http_listen_addr() {
+            Some(at) => {
+                let listener = std::net::TcpListener::bind(at)?;
+                listener.set_nonblocking(true)?;
+                let addr = crate::front_door::reachable(listener.local_addr()?);
+                let listener = {
+                    let _guard = runtime.enter();
+                    tokio::net::TcpListener::from_std(listener)?
+                };
+                let task = runtime.spawn(crate::front_door::serve(listener, Arc::clone(&shared)));
+                Some((addr, task.abort_handle()))
+            }
+            None => None,
+        };
         let server = runtime
             .spawn(serve(listener, Arc::clone(&shared)))
             .abort_handle();
@@ -221,6 +237,7 @@ impl Emulator {
             shared,
             runtime: Mutex::new(Some(runtime)),
             server,
+            front_door,
         };
         emulator.shared.start_process()?;
         Ok(emulator)
@@ -229,6 +246,18 @@ impl Emulator {
     /// The address the server listens on (both APIs).
     pub fn addr(&self) -> SocketAddr {
         self.shared.config.addr
+    }
+
+    /// The address of the HTTP front door ([`Options::http_front_door`]), if it is open; the
+    /// port actually bound when 0 was asked for (an unspecified address is reported as
+    /// loopback).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.front_door.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// The front door's base URL, e.g. `http://127.0.0.1:9000`, if it is open.
+    pub fn http_url(&self) -> Option<String> {
+        self.http_addr().map(|addr| format!("http://{addr}"))
     }
 
     /// The value given to the function as `AWS_LAMBDA_RUNTIME_API`: `127.0.0.1:PORT`, or
@@ -456,6 +485,9 @@ impl Emulator {
         }
         let gone = self.shared.process_gone();
         self.server.abort();
+        if let Some((_, task)) = &self.front_door {
+            task.abort();
+        }
         runtime.shutdown_background();
         if gone {
             Ok(())

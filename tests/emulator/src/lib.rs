@@ -126,6 +126,7 @@ mod emulator;
 mod ext_api;
 mod extensions;
 mod fault;
+mod front_door;
 mod http;
 mod invoke_api;
 mod lifecycle;
@@ -141,6 +142,7 @@ mod util;
 
 pub use emulator::{Emulator, Invoke, Signal};
 pub use fault::{Fault, Target};
+pub use front_door::HttpOrigin;
 pub use options::{LogFormat, LogLevel, MAX_PAYLOAD, Options};
 pub use records::{
     Endpoint, ExtensionError, ExtensionExit, ExtensionInfo, InvokeResult, LogLine, LogStream,

@@ -5,13 +5,13 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use lambda_emulator::{Emulator, LogFormat, LogLevel, Options, Outcome};
+use lambda_emulator::{Emulator, HttpOrigin, LogFormat, LogLevel, Options, Outcome};
 
 /// Run an AWS Lambda function (custom runtime, `provided.al2023`) on this machine: serve the
 /// Lambda Runtime API to it and an RIE-compatible Invoke API to you. No AWS account, no
@@ -30,6 +30,12 @@ use lambda_emulator::{Emulator, LogFormat, LogLevel, Options, Outcome};
 /// duration). Invoke it with curl or the AWS CLI:
 ///   curl -d '{"a":1}' http://127.0.0.1:PORT/2015-03-31/functions/function/invocations
 ///   aws lambda invoke --endpoint-url http://127.0.0.1:PORT --function-name function out.json
+///
+/// Or serve plain HTTP as a Function URL (or --http-origin http-api, rest, alb, alb-multi,
+/// lattice) would: each request becomes that service's Lambda event, each answer an HTTP
+/// response:
+///   lambda-emulator --http 9000 -- ./target/debug/myfn
+///   curl -i 'http://127.0.0.1:9000/items?id=1' -H 'cookie: a=b'
 ///
 /// Or send events and exit (one response per line on stdout). In this repository:
 ///   lambda-emulator --event '{"a":1}' -- cargo run -q -p examples --bin echo-tokio
@@ -121,6 +127,30 @@ struct Cli {
     #[arg(long, value_name = "DIR")]
     extensions: Option<PathBuf>,
 
+    /// Open an HTTP front door on PORT (of --bind's address) or ADDR:PORT; 0 picks a free
+    /// port (printed at start). Every HTTP/1.1 request to it is delivered to the function as
+    /// the Lambda event of --http-origin, with a fresh request id, through the Invoke API's
+    /// path (timeout, concurrency, logs), and the answer is translated back as that service
+    /// would: payload 2.0 format inference and cookies, REST's multiValueHeaders, ALB's
+    /// statusDescription, base64 bodies decoded. A function error, crash or init error gives
+    /// 502 {"message":"Internal Server Error"}, a malformed answer 502, a timeout 504, a
+    /// body over 6 MB 413. Plain HTTP only; see the library docs for where it differs from
+    /// AWS.
+    #[arg(long, value_name = "PORT|ADDR:PORT", value_parser = parse_http_listen, conflicts_with = "events")]
+    http: Option<SocketAddrOrPort>,
+
+    /// The service the HTTP front door emulates: function-url (payload 2.0, a
+    /// <id>.lambda-url.<region>.on.aws domain), http-api (payload 2.0, $default route and
+    /// stage), rest (payload 1.0, /{proxy+} on stage prod), alb, alb-multi (ALB with
+    /// multi-value headers), lattice (VPC Lattice, event version 2).
+    #[arg(
+        long,
+        value_name = "ORIGIN",
+        value_enum,
+        default_value = "function-url"
+    )]
+    http_origin: CliHttpOrigin,
+
     /// One-shot mode: an event to send (repeatable, sent in order). A JSON document, a file
     /// (one JSON document, or JSON lines: one event per line), a directory (its files in name
     /// order) or "-" (JSON lines on stdin).
@@ -153,6 +183,29 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CliHttpOrigin {
+    FunctionUrl,
+    HttpApi,
+    Rest,
+    Alb,
+    AlbMulti,
+    Lattice,
+}
+
+impl CliHttpOrigin {
+    fn origin(self) -> HttpOrigin {
+        match self {
+            CliHttpOrigin::FunctionUrl => HttpOrigin::FunctionUrl,
+            CliHttpOrigin::HttpApi => HttpOrigin::HttpApi,
+            CliHttpOrigin::Rest => HttpOrigin::Rest,
+            CliHttpOrigin::Alb => HttpOrigin::Alb,
+            CliHttpOrigin::AlbMulti => HttpOrigin::AlbMultiValue,
+            CliHttpOrigin::Lattice => HttpOrigin::Lattice,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum CliLogFormat {
     Json,
     Text,
@@ -173,6 +226,21 @@ fn parse_seconds(raw: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{raw}` is not a number of seconds"))?;
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{raw}` is not a valid duration"))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SocketAddrOrPort {
+    Port(u16),
+    Addr(SocketAddr),
+}
+
+fn parse_http_listen(raw: &str) -> Result<SocketAddrOrPort, String> {
+    if let Ok(port) = raw.parse::<u16>() {
+        return Ok(SocketAddrOrPort::Port(port));
+    }
+    raw.parse::<SocketAddr>()
+        .map(SocketAddrOrPort::Addr)
+        .map_err(|_| format!("`{raw}` is neither a port nor ADDR:PORT"))
 }
 
 fn parse_key_value(raw: &str) -> Result<(String, String), String> {
@@ -229,6 +297,12 @@ fn main() -> ExitCode {
     if let Some(prefix) = cli.runtime_api_prefix {
         options = options.runtime_api_prefix(prefix);
     }
+    options = options.http_origin(cli.http_origin.origin());
+    match cli.http {
+        Some(SocketAddrOrPort::Port(port)) => options = options.http_front_door(port),
+        Some(SocketAddrOrPort::Addr(addr)) => options = options.http_front_door_at(addr),
+        None => {}
+    }
     for (key, value) in cli.env {
         options = options.env(key, value);
     }
@@ -245,6 +319,12 @@ fn main() -> ExitCode {
         emu.runtime_api(),
         emu.invoke_url()
     );
+    if let Some(url) = emu.http_url() {
+        eprintln!(
+            "lambda-emulator: HTTP front door on {url} as {}",
+            cli.http_origin.origin().description()
+        );
+    }
     if one_shot {
         eprintln!("{banner}");
         run_events(&emu, events, cli.init_timeout, cli.fail_on_function_error)

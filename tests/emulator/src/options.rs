@@ -1,9 +1,11 @@
 //! Configuration of an [`crate::Emulator`].
 
 use std::ffi::OsString;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::front_door::HttpOrigin;
 
 /// The payload limit Lambda applies to buffered responses and the RIE to events:
 /// 6 MiB + 100 bytes.
@@ -46,6 +48,15 @@ pub struct Options {
     pub(crate) extensions: Option<PathBuf>,
     pub(crate) runtime_shutdown_share: Option<Duration>,
     pub(crate) sigterm_without_extensions: bool,
+    pub(crate) http: Option<HttpListen>,
+    pub(crate) http_origin: HttpOrigin,
+}
+
+/// Where the HTTP front door listens: a port on [`Options::bind`]'s address, or an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HttpListen {
+    Port(u16),
+    Addr(SocketAddr),
 }
 
 /// The log format of Lambda's advanced logging controls, given to the function as
@@ -139,6 +150,8 @@ impl Options {
             extensions: None,
             runtime_shutdown_share: None,
             sigterm_without_extensions: false,
+            http: None,
+            http_origin: HttpOrigin::FunctionUrl,
         }
     }
 
@@ -312,6 +325,37 @@ impl Options {
     pub fn log_level(mut self, level: LogLevel) -> Self {
         self.log_level = Some(level);
         self
+    }
+
+    /// Open the HTTP front door on `port` (of the [`Options::bind`] address; 0 picks a free
+    /// port, see [`crate::Emulator::http_addr`]): plain HTTP/1.1 requests to it are delivered
+    /// to the function as the Lambda events of [`Options::http_origin`] (a Function URL by
+    /// default), and the function's answers are turned back into HTTP responses as that
+    /// service would. See the crate docs.
+    pub fn http_front_door(mut self, port: u16) -> Self {
+        self.http = Some(HttpListen::Port(port));
+        self
+    }
+
+    /// [`Options::http_front_door`] on an address of its own (e.g. `0.0.0.0:9000`).
+    pub fn http_front_door_at(mut self, addr: SocketAddr) -> Self {
+        self.http = Some(HttpListen::Addr(addr));
+        self
+    }
+
+    /// Which service the HTTP front door emulates: the event shape the function gets and how
+    /// its answer is turned into the HTTP response. [`HttpOrigin::FunctionUrl`] by default.
+    pub fn http_origin(mut self, origin: HttpOrigin) -> Self {
+        self.http_origin = origin;
+        self
+    }
+
+    /// The front door's listen address, if it is enabled.
+    pub(crate) fn http_listen_addr(&self) -> Option<SocketAddr> {
+        match self.http? {
+            HttpListen::Port(port) => Some(SocketAddr::new(self.bind, port)),
+            HttpListen::Addr(addr) => Some(addr),
+        }
     }
 
     /// How many invocations may run at once.

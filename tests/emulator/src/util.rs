@@ -75,6 +75,23 @@ pub(crate) fn iso8601(ms: u64) -> String {
     )
 }
 
+/// API Gateway's request time (common log format, UTC), `29/Feb/2024:12:00:00 +0000`.
+pub(crate) fn clf_time(ms: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d) = civil_from_days(ms / 86_400_000);
+    let in_day = ms % 86_400_000;
+    let month = usize::try_from(m.saturating_sub(1)).unwrap_or(0).min(11);
+    format!(
+        "{d:02}/{}/{y:04}:{:02}:{:02}:{:02} +0000",
+        MONTHS[month],
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60
+    )
+}
+
 /// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
@@ -111,6 +128,7 @@ mod tests {
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
         assert_eq!(iso8601(1_709_208_000_123), "2024-02-29T12:00:00.123Z");
+        assert_eq!(clf_time(1_709_208_000_123), "29/Feb/2024:12:00:00 +0000");
     }
 
     #[test]
