@@ -8,7 +8,9 @@
 //! counted from the invoke that answers `Sandbox.Timedout` and then resets the function (shut
 //! down as Lambda does, see below; init again on the next invoke), `502` with the init error
 //! or `Runtime.ExitError` when init fails or the process dies. It also serves the Extensions
-//! API and the Telemetry API on the same address, and runs external extensions.
+//! API and the Telemetry API on the same address, and runs external extensions. An optional
+//! HTTP front door turns plain HTTP requests into Function URL, API Gateway, ALB or VPC
+//! Lattice events (see below).
 //!
 //! # As a library, for tests
 //!
@@ -59,6 +61,112 @@
 //! ```
 //!
 //! See `lambda-emulator --help`.
+//!
+//! # HTTP front door
+//!
+//! With [`Options::http_front_door`] (`--http PORT` or `--http ADDR:PORT`) the emulator also
+//! accepts plain HTTP/1.1 requests on a port of their own (keep-alive, chunked bodies) and
+//! delivers each to the function as the Lambda event of [`Options::http_origin`]
+//! (`--http-origin`, a Function URL by default), then turns the function's answer into the
+//! HTTP response as that service would. Each request is one invocation with a fresh request
+//! id, through the same path as the Invoke API: queued behind the others, under the timeout,
+//! logged, recorded in [`Emulator::calls`]. [`Emulator::http_addr`] tells the port when 0
+//! was asked for; the CLI prints `lambda-emulator: HTTP front door on http://127.0.0.1:9000
+//! as a Function URL` on stderr.
+//!
+//! ```no_run
+//! use lambda_emulator::{Emulator, HttpOrigin, Options};
+//!
+//! let emu = Emulator::start(
+//!     Options::new(["target/debug/myfn"])
+//!         .http_front_door(0)
+//!         .http_origin(HttpOrigin::HttpApi),
+//! )?;
+//! println!("curl {}/items?id=1", emu.http_url().unwrap_or_default());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ```text
+//! lambda-emulator --http 9000 -- cargo run -q --bin myfn
+//! lambda-emulator --http 0.0.0.0:9000 --http-origin rest -- ./target/debug/myfn
+//! curl -i 'http://127.0.0.1:9000/items?id=1' -H 'cookie: a=b'
+//! ```
+//!
+//! The events ([`HttpOrigin`]):
+//!
+//! - `function-url`, `http-api`: payload 2.0. `version`, `routeKey` `$default`, `rawPath` and
+//!   `rawQueryString` as sent, `cookies[]` split from the `Cookie` headers (which leave
+//!   `headers`), `headers` lower case with repeats joined by `,`, `queryStringParameters`
+//!   decoded with repeats joined by `,`, `requestContext{accountId, apiId, domainName,
+//!   domainPrefix, http{method, path, protocol, sourceIp, userAgent}, requestId, routeKey,
+//!   stage: "$default", time, timeEpoch}`, `body`, `isBase64Encoded`. A Function URL has the
+//!   domain `<32 chars>.lambda-url.<region>.on.aws` and `accountId` `anonymous` (auth type
+//!   `NONE`); an HTTP API `<10 chars>.execute-api.<region>.amazonaws.com`.
+//! - `rest`: payload 1.0 for a `/{proxy+}` resource (`/` at the root) on the stage `prod`,
+//!   reached without the stage in the URL (as through a custom domain): `path` and
+//!   `pathParameters.proxy` percent-decoded, `requestContext.path` `/prod/...`, `headers`
+//!   with the last value of each name and `multiValueHeaders` with all,
+//!   `queryStringParameters` (last) and `multiValueQueryStringParameters` (all) decoded,
+//!   `null` when empty, `stageVariables: null`, `requestContext.identity{sourceIp,
+//!   userAgent}`.
+//! - `alb`, `alb-multi`: `requestContext.elb.targetGroupArn`, `httpMethod`, `path`, and either
+//!   `headers` + `queryStringParameters` (the last value of each) or `multiValueHeaders` +
+//!   `multiValueQueryStringParameters`, never both; query keys and values as sent
+//!   (percent-encoded, `+` kept), as ALB does; `body` `""` when there is none.
+//! - `lattice`: VPC Lattice event version 2: `version: "2.0"`, `path`, `method`,
+//!   `headers{name: [values]}`, `queryStringParameters{name: [values]}` as sent,
+//!   `requestContext{serviceNetworkArn, serviceArn, targetGroupArn,
+//!   identity{sourceVpcArn}, region, timeEpoch}` (microseconds, a string).
+//!
+//! A body is passed as text when its `Content-Type` is `text/*`, `application/json`,
+//! `application/javascript` or `application/xml` and it is UTF-8; anything else (a missing
+//! type, forms, `+json` types, bytes) is base64 with `isBase64Encoded: true`. API Gateway
+//! query decoding takes `+` as a space. The emulator adds `x-forwarded-for` (the client
+//! appended), `x-forwarded-port` and `x-forwarded-proto: http`.
+//!
+//! The answers:
+//!
+//! - payload 2.0: `statusCode`, `headers`, each `cookies[]` entry as one `Set-Cookie`, `body`
+//!   (base64-decoded with `isBase64Encoded`). Valid JSON without `statusCode` is the body of a
+//!   200 `application/json` (format inference).
+//! - REST: `headers` and `multiValueHeaders` merged, a name in both getting the multi values
+//!   only; a top-level key other than `statusCode`, `headers`, `multiValueHeaders`, `body`,
+//!   `isBase64Encoded`, a missing `statusCode` or a body that is not a string is a
+//!   malformed proxy response.
+//! - ALB: `statusDescription` (`404 Not Here`) gives the reason phrase; `headers` or, with
+//!   multi-value headers, `multiValueHeaders` (the other map is ignored).
+//! - Lattice: `statusCode`, `statusDescription`, `headers` (strings or arrays).
+//! - The response also carries `x-amzn-requestid` with the invocation's Lambda request id;
+//!   `content-length`, `transfer-encoding`, `connection` and `keep-alive` from the function
+//!   are dropped (the front door frames the body), invalid header names or values skipped.
+//!
+//! Failures: a function error, a crash, an init error, an oversized answer and a malformed
+//! answer (not JSON, a bad status code, bad base64) all give `502` with
+//! `{"message":"Internal Server Error"}`; a timeout gives `504` with `{"message":"Endpoint
+//! request timed out"}`; a request body over the 6 MB payload limit (or an event over it once
+//! encoded) `413` with `{"message":"Request Entity Too Large"}`; a stopping emulator `503`.
+//! Bad HTTP gets hyper's `400` (or `431` for a head over about 400 KB), never a panic.
+//!
+//! Where it differs from AWS:
+//!
+//! - AWS words failures per service: the 502 text is a Function URL's and an HTTP API's
+//!   (which answers a function error with `500`); a REST API says `Internal server error`;
+//!   an ALB sends an HTML `502 Bad Gateway` page. `504` and its message are API Gateway's
+//!   answer when its own integration timeout (29 s or 30 s) passes; the emulator has no such
+//!   timeout and uses the function's.
+//! - Plain HTTP only: `x-forwarded-proto` is `http`, and `Host` is the one the client sent
+//!   (AWS sends its own domain).
+//! - Header names are lower case for every origin (a REST API keeps the client's spelling),
+//!   and the header lines of one name are grouped together in the order of first appearance.
+//! - One text/binary rule for every origin; for REST that is an API whose `binaryMediaTypes`
+//!   list every non-text type (without any, API Gateway passes bodies as text and gives the
+//!   client a base64 answer undecoded). `isBase64Encoded: true` answers are always decoded.
+//! - No authorizers, IAM auth, CORS, throttling, custom domains, stage variables, ALB health
+//!   checks, ALB's 1 MB limits or response streaming (`RESPONSE_STREAM`); payload 2.0 header
+//!   values that are numbers or booleans, and bodies that are JSON values rather than strings,
+//!   are written out instead of refused.
+//! - Ids and ARNs are derived from the function name (the same on every run), with the
+//!   account `000000000000`; Lattice's `identity` has only `sourceVpcArn`.
 //!
 //! # Extensions, Telemetry and shutdown
 //!

@@ -121,7 +121,7 @@ impl Options {
     /// `AWS_LAMBDA_MAX_CONCURRENCY`), handler `bootstrap`, no extensions, a 2000 ms shutdown
     /// budget (as Lambda), no invocation-id nonce, function output captured but not echoed, no
     /// `AWS_LAMBDA_LOG_FORMAT` or `AWS_LAMBDA_LOG_LEVEL` (a function without advanced logging
-    /// controls).
+    /// controls), no HTTP front door.
     pub fn new<I, S>(command: I) -> Self
     where
         I: IntoIterator<Item = S>,
