@@ -414,7 +414,7 @@ fn function_errors_are_502_and_timeouts_504() {
     let emu = Emulator::start(
         Options::new([fixture("http-function.sh")])
             .http_front_door(0)
-            .timeout(Duration::from_millis(1500)),
+            .timeout(Duration::from_secs(4)),
     )
     .unwrap();
     let slow = once(emu.http_addr().unwrap(), "GET", "/slow", &[], b"");
