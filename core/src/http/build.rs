@@ -11,7 +11,7 @@ use super::error::{InvalidHttpEvent, Problem};
 use super::maps::{Headers, Params};
 use super::origin::{HeaderMode, Origin, StagePolicy};
 use super::raw::{Lenient, Pairs, RawEvent, Values};
-use super::request::{HttpRequest, route};
+use super::request::{Body, HttpRequest, route};
 
 const STRING: &str = "a string";
 const BOOL: &str = "a boolean";
@@ -221,13 +221,9 @@ impl Fields {
         };
         let was_base64 = self.typed(base64, key, BOOL)?.unwrap_or(false);
         let body = self.text(ev.body, "body")?.unwrap_or_default();
-        let (body, body_utf8) = match was_base64 {
-            true => {
-                let bytes = base64_decode(&body).ok_or(self.err(Problem::InvalidBase64))?;
-                let utf8 = core::str::from_utf8(&bytes).is_ok();
-                (bytes, utf8)
-            }
-            false => (body.into_bytes(), true),
+        let body = match was_base64 {
+            true => Body::from_bytes(base64_decode(&body).ok_or(self.err(Problem::InvalidBase64))?),
+            false => Body::Text(body),
         };
 
         let path_parameters = params(self.pairs(ev.path_parameters, "pathParameters")?, false);
@@ -257,7 +253,6 @@ impl Fields {
             query,
             headers,
             body,
-            body_utf8,
             was_base64,
             resource,
             route_key,

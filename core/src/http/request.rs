@@ -44,14 +44,37 @@ pub struct HttpRequest {
     pub(super) raw_query: Option<String>,
     pub(super) query: Params,
     pub(super) headers: Headers,
-    pub(super) body: Vec<u8>,
-    pub(super) body_utf8: bool,
+    pub(super) body: Body,
     pub(super) was_base64: bool,
     pub(super) resource: Option<String>,
     pub(super) route_key: Option<String>,
     pub(super) path_parameters: Params,
     pub(super) stage_variables: Params,
     pub(super) context: RequestContext,
+}
+
+/// The body, as text when it is UTF-8 (so that [`HttpRequest::text`] checks nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Body {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Body {
+    /// Bytes, kept as text when they are UTF-8.
+    pub(super) fn from_bytes(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => Self::Text(text),
+            Err(e) => Self::Bytes(e.into_bytes()),
+        }
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Self::Text(t) => t.into_bytes(),
+            Self::Bytes(b) => b,
+        }
+    }
 }
 
 /// [`HttpRequest::path`] relative to the decoded path, so that no policy copies the path.
@@ -213,15 +236,17 @@ impl HttpRequest {
 
     /// The body as bytes (base64-decoded if it arrived encoded); empty when there is none.
     pub fn body(&self) -> &[u8] {
-        &self.body
+        match &self.body {
+            Body::Text(t) => t.as_bytes(),
+            Body::Bytes(b) => b,
+        }
     }
 
     /// The body as text, if it is UTF-8 (always, unless it arrived base64-encoded).
     pub fn text(&self) -> Option<&str> {
-        if self.body_utf8 {
-            core::str::from_utf8(&self.body).ok()
-        } else {
-            None
+        match &self.body {
+            Body::Text(t) => Some(t),
+            Body::Bytes(_) => None,
         }
     }
 
@@ -232,13 +257,12 @@ impl HttpRequest {
 
     /// The body, taken out (the request keeps an empty one).
     pub fn take_body(&mut self) -> Vec<u8> {
-        self.body_utf8 = true;
-        core::mem::take(&mut self.body)
+        core::mem::replace(&mut self.body, Body::Text(String::new())).into_bytes()
     }
 
     /// The body, owned.
     pub fn into_body(self) -> Vec<u8> {
-        self.body
+        self.body.into_bytes()
     }
 
     /// API Gateway REST's `resource`, the matched resource (`/{proxy+}`).
