@@ -34,6 +34,10 @@ pub struct Context {
     /// The function's configuration.
     #[serde(skip)]
     pub config: Arc<Config>,
+    /// The invocation's response stream ([`Context::stream`]).
+    #[cfg(feature = "std")]
+    #[serde(skip)]
+    pub(crate) stream: crate::stream::ResponseStream,
 }
 
 impl Context {
@@ -65,6 +69,8 @@ impl Context {
             tenant_id: None,
             invocation_id: None,
             config,
+            #[cfg(feature = "std")]
+            stream: crate::stream::ResponseStream::default(),
         }
     }
 
@@ -95,7 +101,17 @@ impl Context {
                 .as_ref()
                 .map(|i| i.as_str().to_string()),
             config,
+            #[cfg(feature = "std")]
+            stream: crate::stream::ResponseStream::default(),
         }
+    }
+
+    /// The invocation's response stream: sending a chunk through it makes the response a
+    /// stream (see [`crate::stream`]). In a context made for a test it keeps what it receives
+    /// ([`ResponseStream::received`](crate::stream::ResponseStream::received)).
+    #[cfg(feature = "std")]
+    pub fn stream(&self) -> &crate::stream::ResponseStream {
+        &self.stream
     }
 }
 

@@ -54,8 +54,8 @@
 //!   origin as one lossless request type, responses shaped per origin);
 //! - with `std`: [`Config::from_env`], the [`Builder`], `SystemTime` conversions, panic capture,
 //!   the Lambda-native [`logger`] (text or JSON lines with the request id, installed by default),
-//!   the watchdog (internal), and [`testing`] (`exec_test`, the in-memory Runtime API and the
-//!   virtual clock).
+//!   the watchdog (internal), [`stream`] (a handler's response streamed while it runs), and
+//!   [`testing`] (`exec_test`, the in-memory Runtime API and the virtual clock).
 //!
 //! Users normally depend on an adapter (`lambda-runtime-types-tokio` or
 //! `lambda-runtime-types-smol`), which re-exports what a function needs.
@@ -92,6 +92,8 @@ pub mod logger;
 pub mod rotate;
 #[cfg(feature = "alloc")]
 pub mod runner;
+#[cfg(feature = "std")]
+pub mod stream;
 #[cfg(feature = "std")]
 pub mod testing;
 pub mod time;

@@ -233,7 +233,16 @@ pub struct RecordedPost {
     pub error_type: Option<String>,
     /// `Lambda-Runtime-Invocation-Id`, if sent.
     pub invocation_id: Option<String>,
-    /// The body.
+    /// Whether it was a streamed response (`Lambda-Runtime-Function-Response-Mode:
+    /// streaming`, chunked); its error type, if it failed mid-way, is in `error_type` (from the
+    /// trailers).
+    pub streamed: bool,
+    /// `Lambda-Runtime-Function-Error-Body`, the base64 error body a failed stream's trailers
+    /// carry.
+    pub error_body: Option<String>,
+    /// `Content-Type`, if sent.
+    pub content_type: Option<String>,
+    /// The body (a stream's chunks, joined).
     pub body: Vec<u8>,
     /// When the API received it, on the API's clock ([`FakeRuntimeApi::now`]).
     pub at: EpochMillis,
@@ -515,6 +524,10 @@ impl FakeRuntimeApi {
             request_id,
             error_type: header(FUNCTION_ERROR_TYPE),
             invocation_id: header(INVOCATION_ID),
+            streamed: header(crate::wire::header::FUNCTION_RESPONSE_MODE).as_deref()
+                == Some("streaming"),
+            error_body: header(crate::wire::header::FUNCTION_ERROR_BODY),
+            content_type: header("Content-Type"),
             body,
             at,
         });
@@ -650,7 +663,7 @@ impl MemoryConnection {
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(_) => return Err("malformed request"),
         };
-        let owned: Vec<(String, String)> = req
+        let mut owned: Vec<(String, String)> = req
             .headers
             .iter()
             .map(|h| {
@@ -660,6 +673,22 @@ impl MemoryConnection {
                 )
             })
             .collect();
+        let (method, path) = (
+            req.method.unwrap_or("").to_string(),
+            req.path.unwrap_or("").to_string(),
+        );
+        let chunked = owned.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("Transfer-Encoding") && v.eq_ignore_ascii_case("chunked")
+        });
+        if chunked {
+            // A streamed response: its chunks, then its trailers (served as headers).
+            let Some((body, trailers, used)) = chunked_body(&self.request[head_len..])? else {
+                return Ok(None);
+            };
+            owned.extend(trailers);
+            self.request.drain(..head_len + used);
+            return Ok(self.api.serve(&method, &path, &owned, body));
+        }
         let len: usize = owned
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
@@ -668,13 +697,51 @@ impl MemoryConnection {
         if self.request.len() < head_len + len {
             return Ok(None);
         }
-        let (method, path) = (
-            req.method.unwrap_or("").to_string(),
-            req.path.unwrap_or("").to_string(),
-        );
         let body = self.request[head_len..head_len + len].to_vec();
         self.request.drain(..head_len + len);
         Ok(self.api.serve(&method, &path, &owned, body))
+    }
+}
+
+/// A chunked body at the start of `bytes`: its data, its trailers and how many bytes it took, or
+/// `None` if it is not complete yet.
+type ChunkedBody = (Vec<u8>, Vec<(String, String)>, usize);
+
+fn chunked_body(bytes: &[u8]) -> Result<Option<ChunkedBody>, &'static str> {
+    let line = |at: usize| -> Option<(&[u8], usize)> {
+        let rest = bytes.get(at..)?;
+        let end = rest.windows(2).position(|w| w == b"\r\n")?;
+        Some((&rest[..end], at + end + 2))
+    };
+    let (mut at, mut body) = (0, Vec::new());
+    loop {
+        let Some((size, next)) = line(at) else {
+            return Ok(None);
+        };
+        let size = core::str::from_utf8(size).map_err(|_| "bad chunk size")?;
+        let size = usize::from_str_radix(size.trim(), 16).map_err(|_| "bad chunk size")?;
+        if size == 0 {
+            at = next;
+            break;
+        }
+        let Some(data) = bytes.get(next..next + size + 2) else {
+            return Ok(None);
+        };
+        body.extend_from_slice(&data[..size]);
+        at = next + size + 2;
+    }
+    let mut trailers = Vec::new();
+    loop {
+        let Some((field, next)) = line(at) else {
+            return Ok(None);
+        };
+        at = next;
+        if field.is_empty() {
+            return Ok(Some((body, trailers, at)));
+        }
+        let field = String::from_utf8_lossy(field);
+        let (name, value) = field.split_once(':').ok_or("bad trailer")?;
+        trailers.push((name.trim().to_string(), value.trim().to_string()));
     }
 }
 

@@ -56,6 +56,9 @@ impl<C> Default for LaneIo<C> {
 /// The request an exchange sends.
 pub(super) enum Outgoing {
     Next,
+    /// A streamed response (its chunks come from the handler; never sent again).
+    #[cfg(feature = "std")]
+    Stream,
     Response(RequestId, Option<InvocationId>, Vec<u8>),
     Error(RequestId, Option<InvocationId>, Diagnostic),
     InitError(Diagnostic),
@@ -66,6 +69,8 @@ impl Outgoing {
     pub(super) fn into_outbox(self) -> Outbox {
         match self {
             Self::Next => Outbox::Empty,
+            #[cfg(feature = "std")]
+            Self::Stream => Outbox::Empty,
             Self::Response(_, _, bytes) => Outbox::Response(bytes),
             Self::Error(_, _, d) | Self::InitError(d) => Outbox::Error(d),
         }
@@ -179,13 +184,7 @@ pub(super) async fn send_and_read<E: Executor>(
     *index = None;
     let result = async {
         let c = write_request(exec, endpoint, conn, head, request, body).await?;
-        let (head_len, filled, framing, keep_alive) = read_head(c, buf, index).await?;
-        *last_head = head_len;
-        let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
-        match read {
-            Ok((body_len, reusable)) => Ok((body_len, reusable && keep_alive)),
-            Err(e) => Err(ExchangeError::Truncated(e.to_string())),
-        }
+        read_response(c, buf, index, event, last_head, collect).await
     }
     .await;
     match result {
@@ -201,6 +200,112 @@ pub(super) async fn send_and_read<E: Executor>(
     }
 }
 
+/// Reads a response: its head into `buf` (indexed, its length in `last_head`), its body into
+/// `event` if `collect`. Returns the body's length and whether the connection may be reused.
+async fn read_response<C: Connection>(
+    c: &mut C,
+    buf: &mut Vec<u8>,
+    index: &mut Option<wire::HeadIndex>,
+    event: &mut Vec<u8>,
+    last_head: &mut usize,
+    collect: bool,
+) -> Result<(u64, bool), ExchangeError> {
+    let (head_len, filled, framing, keep_alive) = read_head(c, buf, index).await?;
+    *last_head = head_len;
+    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
+    match read {
+        Ok((body_len, reusable)) => Ok((body_len, reusable && keep_alive)),
+        Err(e) => Err(ExchangeError::Truncated(e.to_string())),
+    }
+}
+
+/// Posts `stream` as invocation `id`'s streamed response on the lane's connection: the head,
+/// each chunk as the handler gives it, then (once the driver ended the stream) the last chunk
+/// and its trailers; then reads the answer. A failure ends the stream, so that the handler's
+/// next `send` fails.
+#[cfg(feature = "std")]
+pub(super) async fn stream_exchange<E: Executor>(
+    exec: &E,
+    endpoint: &Endpoint,
+    mut io: Box<LaneIo<E::Connection>>,
+    id: RequestId,
+    invocation_id: Option<InvocationId>,
+    stream: crate::stream::ResponseStream,
+) -> Exchanged<E::Connection> {
+    let result = stream_and_read(
+        exec,
+        endpoint,
+        &mut io,
+        &id,
+        invocation_id.as_ref(),
+        &stream,
+    )
+    .await;
+    if result.is_err() {
+        io.conn = None;
+        stream.end();
+    }
+    Exchanged {
+        io,
+        sent: Outgoing::Stream,
+        result,
+    }
+}
+
+#[cfg(feature = "std")]
+async fn stream_and_read<E: Executor>(
+    exec: &E,
+    endpoint: &Endpoint,
+    io: &mut LaneIo<E::Connection>,
+    id: &RequestId,
+    invocation_id: Option<&InvocationId>,
+    stream: &crate::stream::ResponseStream,
+) -> Result<u64, ExchangeError> {
+    let LaneIo {
+        conn,
+        buf,
+        head_len: last_head,
+        index,
+        event,
+        head,
+    } = io;
+    *last_head = 0;
+    *index = None;
+    let content_type = stream.posted_content_type();
+    let request = Request::StreamResponse {
+        id,
+        invocation_id,
+        content_type: wire::ContentType::new(&content_type)
+            .unwrap_or(wire::ContentType::OCTET_STREAM),
+    };
+    let c = write_request(exec, endpoint, conn, head, &request, &[]).await?;
+    while let Some(chunk) = core::future::poll_fn(|cx| stream.poll_chunk(cx)).await {
+        let mut size = [0u8; 18];
+        let size = wire::chunk_head(chunk.len(), &mut size);
+        if chunk.len() <= COALESCE_BYTES {
+            head.clear();
+            head.extend_from_slice(size);
+            head.extend_from_slice(&chunk);
+            head.extend_from_slice(wire::CHUNK_END);
+            c.write_all(head).await.map_err(io_error)?;
+        } else {
+            c.write_all(size).await.map_err(io_error)?;
+            c.write_all(&chunk).await.map_err(io_error)?;
+            c.write_all(wire::CHUNK_END).await.map_err(io_error)?;
+        }
+    }
+    head.clear();
+    head.extend_from_slice(wire::LAST_CHUNK);
+    head.extend_from_slice(&stream.trailers());
+    head.extend_from_slice(wire::TRAILERS_END);
+    c.write_all(head).await.map_err(io_error)?;
+    let (body_len, reusable) = read_response(c, buf, index, event, last_head, false).await?;
+    if !reusable {
+        *conn = None;
+    }
+    Ok(body_len)
+}
+
 /// The request `outgoing` sends and its body; an error's JSON and type are kept in `error`.
 fn request_for<'a>(
     outgoing: &'a Outgoing,
@@ -208,6 +313,9 @@ fn request_for<'a>(
 ) -> (Request<'a>, &'a [u8]) {
     match outgoing {
         Outgoing::Next => (Request::Next, &[]),
+        // Written by `stream_exchange`, never here.
+        #[cfg(feature = "std")]
+        Outgoing::Stream => (Request::Next, &[]),
         Outgoing::Response(id, inv, bytes) => {
             let r = Request::Response {
                 id,

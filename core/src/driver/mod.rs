@@ -24,6 +24,8 @@ mod extension;
 #[cfg(feature = "std")]
 mod extension_env;
 mod invoke;
+#[cfg(feature = "std")]
+mod streaming;
 
 pub use extension::{Extension, ExtensionDriver, NoSteps, Stopped};
 #[cfg(feature = "std")]
@@ -47,6 +49,8 @@ use crate::context::Context;
 use crate::diagnostic::Diagnostic;
 use crate::error_type::ErrorType;
 use crate::id::RequestId;
+#[cfg(feature = "std")]
+use crate::lifecycle::ErrorCause;
 use crate::lifecycle::{
     Action, ClaimOutcome, ExitReason, HandlerOutcome, Invocation, Lifecycle, SetupOutcome,
 };
@@ -243,6 +247,9 @@ struct Lane<'a, C> {
     /// The ids of the lane's last invocation, for the log lines written while it runs.
     #[cfg(feature = "std")]
     log_ids: Option<Arc<crate::logger::InvocationIds>>,
+    /// The response stream of the lane's invocation.
+    #[cfg(feature = "std")]
+    stream: streaming::LaneStream<'a, C>,
 }
 
 impl<C> Default for Lane<'_, C> {
@@ -254,6 +261,8 @@ impl<C> Default for Lane<'_, C> {
             spare_response: Vec::new(),
             #[cfg(feature = "std")]
             log_ids: None,
+            #[cfg(feature = "std")]
+            stream: streaming::LaneStream::default(),
         }
     }
 }
@@ -275,11 +284,17 @@ enum Task<'a, C> {
     Handler(Pin<Box<dyn Future<Output = Handled> + 'a>>),
 }
 
-/// A finished [`Task`].
+/// A finished [`Task`], or what the lane's response stream says.
 #[allow(clippy::large_enum_variant)] // Moved once per completed task; boxing would allocate.
 enum Done<C> {
     Exchanged(Exchanged<C>),
     Handled(Handled),
+    /// The handler sent its first chunk.
+    #[cfg(feature = "std")]
+    StreamStarted(RequestId),
+    /// The stream passed `MAX_STREAM_BYTES` (this many bytes so far).
+    #[cfg(feature = "std")]
+    StreamOverLimit(u64),
 }
 
 impl<C> Task<'_, C> {
@@ -314,6 +329,16 @@ enum Fact {
     Claimed {
         lane: usize,
         outcome: ClaimOutcome,
+    },
+    #[cfg(feature = "std")]
+    StreamStarted {
+        lane: usize,
+        id: RequestId,
+    },
+    #[cfg(feature = "std")]
+    StreamOverLimit {
+        lane: usize,
+        len: u64,
     },
     TimerFired,
     ExtensionSettled {
@@ -369,14 +394,25 @@ where
         let done = poll_fn(|cx| {
             for k in 0..count {
                 let lane = (cursor + k) % count;
-                if lanes[lane].task.is_none() {
+                #[cfg(feature = "std")]
+                let idle = lanes[lane].task.is_none() && lanes[lane].stream.is_idle();
+                #[cfg(not(feature = "std"))]
+                let idle = lanes[lane].task.is_none();
+                if idle {
                     continue;
                 }
                 // Log lines written while the lane's task runs carry its invocation's ids.
                 #[cfg(feature = "std")]
                 let _scope = scope(machine, lane, &lanes[lane]);
-                if let Some(Poll::Ready(done)) = lanes[lane].task.as_mut().map(|t| t.poll(cx)) {
-                    lanes[lane].task = None;
+                let l = &mut lanes[lane];
+                if let Some(Poll::Ready(done)) = l.task.as_mut().map(|t| t.poll(cx)) {
+                    l.task = None;
+                    #[cfg(feature = "std")]
+                    let done = l.stream.hold_back(done);
+                    return Poll::Ready(Some((lane, done)));
+                }
+                #[cfg(feature = "std")]
+                if let Poll::Ready(done) = l.stream.poll(cx) {
                     return Poll::Ready(Some((lane, done)));
                 }
             }
@@ -421,6 +457,10 @@ where
             }
             Fact::Claimed { lane, outcome } => machine.handle_claim(now, lane, outcome),
             Fact::ExtensionSettled { registered } => machine.handle_extension(now, registered),
+            #[cfg(feature = "std")]
+            Fact::StreamStarted { lane, id } => machine.handle_stream_started(now, lane, &id),
+            #[cfg(feature = "std")]
+            Fact::StreamOverLimit { lane, len } => machine.handle_stream_over_limit(now, lane, len),
             Fact::TimerFired => {
                 machine.handle_timeout(now);
                 Ok(())
@@ -482,6 +522,36 @@ where
                 self.end_invocation(lane, true);
                 self.start_exchange(lane, Outgoing::Error(ids.0, ids.1, d));
             }
+            #[cfg(feature = "std")]
+            Action::StreamResponse { lane, invocation } => {
+                let (exec, config): (&'a E, &'a Arc<Config>) = (self.exec, self.config);
+                let l = &mut self.lanes[lane];
+                let io = l.io.take().unwrap_or_default();
+                l.stream
+                    .start_writer(exec, &config.runtime_api, io, invocation);
+            }
+            #[cfg(feature = "std")]
+            Action::EndStream { lane, error, .. } => {
+                let l = &mut self.lanes[lane];
+                if !matches!(error, None | Some(ErrorCause::Handler)) {
+                    // Timed out or too large: nothing more of the handler is sent.
+                    l.task = None;
+                }
+                let held = core::mem::take(&mut l.outbox);
+                let diagnostic = match (error.map(Diagnostic::from_cause), held) {
+                    (None, _) => None,
+                    (Some(Some(d)), _) | (Some(None), Outbox::Error(d)) => Some(d),
+                    (Some(None), _) => {
+                        Some(Diagnostic::new(ErrorType::HANDLER_ERROR, "unknown failure"))
+                    }
+                };
+                l.stream.end(diagnostic.as_ref());
+                self.end_invocation(lane, error.is_some());
+            }
+            #[cfg(not(feature = "std"))]
+            Action::StreamResponse { .. } | Action::EndStream { .. } => {
+                log::error!("driver bug: {action:?} without std");
+            }
             Action::RegisterExtension => {
                 // Settled before the first `/next`, as Lambda requires.
                 #[cfg(feature = "std")]
@@ -517,10 +587,15 @@ where
         let id = invocation.request_id.clone();
         let l = &mut self.lanes[lane];
         let io = l.io.get_or_insert_with(Box::default);
-        let ctx = match io.response_head() {
+        #[allow(unused_mut)]
+        let mut ctx = match io.response_head() {
             Some(head) => Context::from_invocation(invocation, &head, config.clone()),
             None => Context::new(id.as_str(), config.clone()),
         };
+        #[cfg(feature = "std")]
+        {
+            ctx.stream = l.stream.attach(&id);
+        }
         // Lines about this invocation, a rejected event's included, name it.
         #[cfg(feature = "std")]
         crate::logger::InvocationIds::renew(
@@ -631,6 +706,10 @@ where
                     }
                 }
             }
+            #[cfg(feature = "std")]
+            Done::StreamStarted(id) => Fact::StreamStarted { lane, id },
+            #[cfg(feature = "std")]
+            Done::StreamOverLimit(len) => Fact::StreamOverLimit { lane, len },
             Done::Handled(Handled { id, result }) => {
                 let outcome = match result {
                     Ok(bytes) => {

@@ -24,6 +24,7 @@
 #![doc = include_str!("transitions.md")]
 
 mod invocation;
+mod stream;
 mod transition;
 
 pub use invocation::Invocation;
@@ -37,6 +38,9 @@ pub const MAX_PAYLOAD_BYTES: usize = 6_291_556;
 
 /// Default margin before the deadline at which a still-running handler is reported as timed out.
 pub const DEFAULT_TIMEOUT_MARGIN_MS: u64 = 100;
+
+/// The largest streamed response, in bytes: Lambda streams up to 200 MB (taken as 200 MiB).
+pub const MAX_STREAM_BYTES: u64 = 200 << 20;
 
 /// A deadline further ahead than this is treated as absurd and no timeout is armed
 /// (Lambda's longest timeout is 15 minutes).
@@ -141,6 +145,11 @@ pub enum Phase {
     Claim,
     /// Posting the handler's response or error, or the error of an event that could not be run.
     Report,
+    /// The handler streams its response: posted chunk by chunk while it runs
+    /// ([`Action::StreamResponse`]), ended when it finishes, times out or passes
+    /// [`MAX_STREAM_BYTES`] ([`Action::EndStream`]); a failure after the first chunk goes into
+    /// the stream's trailers, not to `/error`.
+    Stream,
     /// The deadline (minus the margin) passed: posting the timeout error. A handler result that
     /// still arrives is dropped.
     Timeout,
@@ -152,13 +161,14 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in declaration order.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Self::Init,
         Self::Register,
         Self::Poll,
         Self::Run,
         Self::Claim,
         Self::Report,
+        Self::Stream,
         Self::Timeout,
         Self::InitReport,
         Self::Exit,
@@ -189,11 +199,15 @@ pub enum InputKind {
     /// [`Lifecycle::handle_extension`]: the registration [`Action::RegisterExtension`] asked for
     /// ended, registered or not.
     ExtensionSettled,
+    /// [`Lifecycle::handle_stream_started`]: the running handler has its first chunk to stream.
+    StreamStarted,
+    /// [`Lifecycle::handle_stream_over_limit`]: the stream passed [`MAX_STREAM_BYTES`].
+    StreamOverLimit,
 }
 
 impl InputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 9] = [
+    pub const ALL: [InputKind; 11] = [
         Self::SetupDone,
         Self::SetupFailed,
         Self::Response,
@@ -203,6 +217,8 @@ impl InputKind {
         Self::Claimed,
         Self::ReportedElsewhere,
         Self::ExtensionSettled,
+        Self::StreamStarted,
+        Self::StreamOverLimit,
     ];
 }
 
@@ -251,11 +267,14 @@ pub const TRANSITIONS: &[Transition] = &[
     t(P::Poll, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
     t(P::Poll, I::TimerFired, P::Poll, "backoff over: fetch again"),
     t(P::Run, I::HandlerDone, P::Report, "handler finished, not watched: post its response or error"),
+    t(P::Run, I::StreamStarted, P::Stream, "the handler's first chunk, not watched: stream the response while it runs"),
+    t(P::Run, I::StreamStarted, P::Claim, "the handler's first chunk, watched: claim the invocation first"),
     t(P::Run, I::HandlerDone, P::Claim, "handler finished, watched: claim the invocation first"),
     t(P::Run, I::TimerFired, P::Timeout, "deadline minus margin passed, not watched: post the timeout error"),
     t(P::Run, I::TimerFired, P::Claim, "deadline minus margin passed, watched: claim the invocation first"),
     t(P::Claim, I::Claimed, P::Report, "claimed: post the handler's response or error"),
     t(P::Claim, I::Claimed, P::Timeout, "claimed: post the timeout error"),
+    t(P::Claim, I::Claimed, P::Stream, "claimed: stream the response"),
     t(P::Claim, I::ReportedElsewhere, P::Poll, "the watchdog had reported it: drop the result, fetch the next event"),
     t(P::Claim, I::ReportedElsewhere, P::Exit, "the watchdog's report was answered with a server error"),
     t(P::Report, I::Response, P::Poll, "accepted; refused or gone: logged, not retried"),
@@ -264,6 +283,12 @@ pub const TRANSITIONS: &[Transition] = &[
     t(P::Report, I::TransportFailed, P::Report, "connection failed: post again after a backoff"),
     t(P::Report, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
     t(P::Report, I::TimerFired, P::Report, "backoff over: post again"),
+    t(P::Stream, I::HandlerDone, P::Stream, "the handler finished: end the stream (its error in the trailers if it failed)"),
+    t(P::Stream, I::TimerFired, P::Stream, "deadline minus margin passed: end the stream with the timeout in its trailers, drop the handler"),
+    t(P::Stream, I::StreamOverLimit, P::Stream, "past MAX_STREAM_BYTES: end the stream with the too-large error in its trailers, drop the handler"),
+    t(P::Stream, I::Response, P::Poll, "the stream was answered (refused: logged; the handler, if still running, is dropped)"),
+    t(P::Stream, I::Response, P::Exit, "server error"),
+    t(P::Stream, I::TransportFailed, P::Poll, "the connection broke mid-stream: logged, never sent again (bytes reached the caller)"),
     t(P::Timeout, I::Response, P::Poll, "the timeout error was accepted, refused or gone"),
     t(P::Timeout, I::Response, P::Exit, "server error"),
     t(P::Timeout, I::HandlerDone, P::Timeout, "a late handler result: dropped, never posted"),
@@ -635,6 +660,30 @@ pub enum Action<'a> {
         /// Why.
         cause: ErrorCause,
     },
+    /// Start posting `invocation`'s response as a stream on `lane`
+    /// ([`Request::StreamResponse`](crate::wire::Request::StreamResponse)), sending the chunks
+    /// the still-running handler produces as they come, until told to end it with
+    /// [`Action::EndStream`]; then report the answer as for `FetchNext`. The handler's result
+    /// still comes in with [`Lifecycle::handle_handler_done`]; a stream past
+    /// [`MAX_STREAM_BYTES`] is reported with [`Lifecycle::handle_stream_over_limit`].
+    StreamResponse {
+        /// The lane.
+        lane: usize,
+        /// The invocation.
+        invocation: &'a Invocation,
+    },
+    /// End the stream on `lane`: the last chunk, then, if `error` is set, the error trailers
+    /// (`Lambda-Runtime-Function-Error-Type` and `-Body`) for it ([`ErrorCause::Handler`]: the
+    /// handler's diagnostic the driver holds). For any error but [`ErrorCause::Handler`] the
+    /// handler MUST be dropped first: nothing more of it is sent.
+    EndStream {
+        /// The lane.
+        lane: usize,
+        /// The invocation.
+        invocation: &'a Invocation,
+        /// Why the stream failed, if it did.
+        error: Option<ErrorCause>,
+    },
     /// Register the runtime's internal extension with the Extensions API (no events: it only
     /// makes Lambda send SIGTERM at shutdown), keep its `event/next` asked for as long as the
     /// process runs, and report with [`Lifecycle::handle_extension`] once the registration
@@ -729,6 +778,28 @@ impl<const LANES: usize> Lifecycle<LANES> {
         head: &ResponseHead<'_>,
     ) -> Result<(), Misuse> {
         self.state.truncated(now, lane, head)
+    }
+
+    /// The handler running on `lane` for `id` has its first chunk to stream: the response is
+    /// streamed ([`Action::StreamResponse`]) instead of posted when the handler returns.
+    pub fn handle_stream_started(
+        &mut self,
+        now: EpochMillis,
+        lane: usize,
+        id: &RequestId,
+    ) -> Result<(), Misuse> {
+        self.state.stream_started(now, lane, id)
+    }
+
+    /// The stream on `lane` passed [`MAX_STREAM_BYTES`] (`len` bytes so far): it is ended with
+    /// [`ErrorCause::ResponseTooLarge`].
+    pub fn handle_stream_over_limit(
+        &mut self,
+        now: EpochMillis,
+        lane: usize,
+        len: u64,
+    ) -> Result<(), Misuse> {
+        self.state.stream_over_limit(now, lane, len)
     }
 
     /// The registration [`Action::RegisterExtension`] asked for ended (`registered` or not; a

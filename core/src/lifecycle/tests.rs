@@ -18,6 +18,8 @@ enum Act {
     PostError(usize, String, ErrorCause),
     PostInitError,
     RegisterExtension,
+    StreamResponse(usize, String),
+    EndStream(usize, String, Option<ErrorCause>),
     Claim(usize, String),
     Wait(Option<u64>),
     Exit(ExitReason),
@@ -44,6 +46,14 @@ impl From<Action<'_>> for Act {
             } => Act::PostError(lane, id(invocation), cause),
             Action::PostInitError { .. } => Act::PostInitError,
             Action::RegisterExtension => Act::RegisterExtension,
+            Action::StreamResponse { lane, invocation } => {
+                Act::StreamResponse(lane, id(invocation))
+            }
+            Action::EndStream {
+                lane,
+                invocation,
+                error,
+            } => Act::EndStream(lane, id(invocation), error),
             Action::Claim { lane, invocation } => Act::Claim(lane, id(invocation)),
             Action::Wait { until } => Act::Wait(until.map(EpochMillis::as_millis)),
             Action::Exit(r) => Act::Exit(r),
@@ -147,6 +157,13 @@ impl<const N: usize> Harness<N> {
         self.now = at(t);
         self.m.handle_timeout(self.now);
         self.record();
+    }
+
+    fn stream_started(&mut self, lane: usize, id: &str) -> Result<(), Misuse> {
+        let id = crate::id::RequestId::parse(id.as_bytes()).unwrap();
+        let r = self.m.handle_stream_started(self.now, lane, &id);
+        self.record();
+        r
     }
 
     fn fail(&mut self, lane: usize) {
@@ -846,6 +863,11 @@ fn machine_in(phase: Phase) -> Harness {
             h.status(0, 500);
             h.drain();
         }
+        Phase::Stream => {
+            run_one(&mut h, "r1");
+            h.stream_started(0, "r1").unwrap();
+            h.drain();
+        }
         Phase::Init | Phase::Register | Phase::Poll | Phase::InitReport => {}
     }
     assert_eq!(h.m.phase(), phase);
@@ -871,6 +893,8 @@ fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
             h.m.handle_claim(now, 0, outcome)
         }
         InputKind::ExtensionSettled => h.m.handle_extension(now, true),
+        InputKind::StreamStarted => h.m.handle_stream_started(now, 0, &id),
+        InputKind::StreamOverLimit => h.m.handle_stream_over_limit(now, 0, 1),
     }
 }
 
@@ -1004,6 +1028,72 @@ fn without_the_option_no_extension_is_registered() {
 }
 
 #[test]
+fn a_streamed_response_is_posted_while_the_handler_runs_and_ended_by_its_result() {
+    for (outcome, error) in [
+        (ok(0), None),
+        (HandlerOutcome::Failed, Some(ErrorCause::Handler)),
+    ] {
+        let mut h = running(Options::new());
+        h.stream_started(0, "r1").unwrap();
+        assert_eq!(
+            h.drain(),
+            [
+                Act::StreamResponse(0, "r1".into()),
+                Act::Wait(Some(T0 + 2_900))
+            ]
+        );
+        h.done(0, "r1", outcome).unwrap();
+        assert_eq!(
+            h.drain(),
+            [Act::EndStream(0, "r1".into(), error), Act::Wait(None)],
+            "the timer is off once the stream ends"
+        );
+        // A second reason to end changes nothing.
+        h.m.handle_stream_over_limit(h.now, 0, MAX_STREAM_BYTES + 1)
+            .unwrap();
+        assert_eq!(h.drain(), [Act::Wait(None)]);
+        h.status(0, 202);
+        assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    }
+}
+
+#[test]
+fn a_stream_that_times_out_ends_with_the_timeout_and_drops_the_late_result() {
+    let mut h = streaming(Options::new());
+    h.advance_to(T0 + 2_900);
+    let acts = h.drain();
+    assert!(
+        matches!(
+            acts.as_slice(),
+            [Act::EndStream(0, id, Some(ErrorCause::Timeout { .. })), Act::Wait(None)] if id == "r1"
+        ),
+        "{acts:?}"
+    );
+    h.done(0, "r1", ok(1)).unwrap();
+    assert_eq!(h.drain(), [Act::Wait(None)], "the late result is not sent");
+    assert_eq!(h.m.phase(), Phase::Stream);
+}
+
+#[test]
+fn a_watched_stream_is_claimed_before_it_is_posted() {
+    let mut h = running(watched());
+    h.stream_started(0, "r1").unwrap();
+    assert_eq!(h.drain(), [Act::Claim(0, "r1".into()), Act::Wait(None)]);
+    h.m.handle_claim(h.now, 0, ClaimOutcome::Won).unwrap();
+    assert_eq!(
+        h.drain(),
+        [
+            Act::StreamResponse(0, "r1".into()),
+            Act::Wait(Some(T0 + 2_900))
+        ]
+    );
+    assert!(
+        h.stream_started(0, "r1").is_err(),
+        "a stream starts once: it is no longer running"
+    );
+}
+
+#[test]
 fn every_row_has_its_test() {
     assert_eq!(ROW_TESTS.len(), TRANSITIONS.len(), "{ROW_TESTS:?}");
 }
@@ -1028,6 +1118,15 @@ fn running(options: Options) -> Harness {
 fn finished(options: Options, outcome: HandlerOutcome) -> Harness {
     let mut h = running(options);
     h.done(0, "r1", outcome).unwrap();
+    h.drain();
+    h
+}
+
+/// A harness whose handler for `r1` sent its first chunk and whose stream is being posted (or,
+/// when watched, whose claim is asked for).
+fn streaming(options: Options) -> Harness {
+    let mut h = running(options);
+    h.stream_started(0, "r1").unwrap();
     h.drain();
     h
 }
@@ -1148,11 +1247,14 @@ row_tests! {
         last(&h)
     };
     row_handler_done_posts => last(&finished(Options::new(), ok(1)));
+    row_stream_started_streams => last(&streaming(Options::new()));
+    row_stream_started_watched_claims => last(&streaming(watched()));
     row_handler_done_watched_claims => last(&finished(watched(), ok(1)));
     row_timeout_posts => last(&timed_out(Options::new()));
     row_timeout_watched_claims => last(&timed_out(watched()));
     row_claimed_posts_the_result => claim(&mut finished(watched(), ok(1)), ClaimOutcome::Won);
     row_claimed_posts_the_timeout => claim(&mut timed_out(watched()), ClaimOutcome::Won);
+    row_claimed_streams => claim(&mut streaming(watched()), ClaimOutcome::Won);
     row_reported_elsewhere_fetches => claim(&mut finished(watched(), ok(1)), elsewhere(202));
     row_reported_elsewhere_server_error_exits => {
         claim(&mut finished(watched(), ok(1)), elsewhere(500))
@@ -1182,6 +1284,36 @@ row_tests! {
         let mut h = finished(Options::new(), ok(1));
         fail_and_retry(&mut h);
         fail_and_retry(&mut h);
+        last(&h)
+    };
+    row_stream_handler_done_ends_it => {
+        let mut h = streaming(Options::new());
+        h.done(0, "r1", HandlerOutcome::Failed).unwrap();
+        last(&h)
+    };
+    row_stream_timeout_ends_it => {
+        let mut h = streaming(Options::new());
+        h.advance_to(T0 + 2_900);
+        last(&h)
+    };
+    row_stream_over_limit_ends_it => {
+        let mut h = streaming(Options::new());
+        h.m.handle_stream_over_limit(h.now, 0, MAX_STREAM_BYTES + 1).unwrap();
+        last(&h)
+    };
+    row_stream_answered_fetches => {
+        let mut h = streaming(Options::new());
+        h.status(0, 202);
+        last(&h)
+    };
+    row_stream_server_error_exits => {
+        let mut h = streaming(Options::new());
+        h.status(0, 500);
+        last(&h)
+    };
+    row_stream_transport_failure_fetches => {
+        let mut h = streaming(Options::new());
+        h.fail(0);
         last(&h)
     };
     row_timeout_accepted_fetches => {

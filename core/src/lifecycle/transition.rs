@@ -27,8 +27,30 @@ pub(super) enum Io {
 /// What a lane in `Report` (or `Claim`) posts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Post {
-    Response { len: usize },
+    Response {
+        len: usize,
+    },
     Error(ErrorCause),
+    /// The response is streamed while the handler runs, until `timer` (its timeout) at most.
+    Stream {
+        timer: Option<EpochMillis>,
+        arrived: EpochMillis,
+    },
+}
+
+/// Where a lane in `Stream` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StreamStep {
+    /// [`Action::StreamResponse`] is to be handed out.
+    Due,
+    /// Streaming while the handler runs.
+    Flowing,
+    /// [`Action::EndStream`] with `error` is to be handed out (`asked`: it was), then the
+    /// answer is awaited.
+    End {
+        error: Option<ErrorCause>,
+        asked: bool,
+    },
 }
 
 /// One lane's state: one variant per [`Phase`], each holding what that phase needs.
@@ -63,6 +85,13 @@ pub(super) enum LaneState {
         cause: ErrorCause,
         io: Io,
     },
+    Stream {
+        inv: Invocation,
+        timer: Option<EpochMillis>,
+        step: StreamStep,
+        /// When `/next` delivered the event.
+        arrived: EpochMillis,
+    },
     InitReport {
         io: Io,
     },
@@ -77,6 +106,12 @@ impl LaneState {
                 inv,
                 cause,
                 io: Io::Due,
+            },
+            Post::Stream { timer, arrived } => Self::Stream {
+                inv,
+                timer,
+                step: StreamStep::Due,
+                arrived,
             },
             post => Self::Report {
                 inv,
@@ -95,6 +130,7 @@ impl LaneState {
             Self::Claim { .. } => Phase::Claim,
             Self::Report { .. } => Phase::Report,
             Self::Timeout { .. } => Phase::Timeout,
+            Self::Stream { .. } => Phase::Stream,
             Self::InitReport { .. } => Phase::InitReport,
             Self::Exit => Phase::Exit,
         }
@@ -105,7 +141,8 @@ impl LaneState {
             Self::Run { inv, .. }
             | Self::Claim { inv, .. }
             | Self::Report { inv, .. }
-            | Self::Timeout { inv, .. } => Some(inv),
+            | Self::Timeout { inv, .. }
+            | Self::Stream { inv, .. } => Some(inv),
             _ => None,
         }
     }
@@ -116,6 +153,11 @@ impl LaneState {
             | Self::Report { io, .. }
             | Self::Timeout { io, .. }
             | Self::InitReport { io } => Some(*io),
+            Self::Stream {
+                step: StreamStep::Due,
+                ..
+            } => Some(Io::Due),
+            Self::Stream { .. } => Some(Io::InFlight),
             _ => None,
         }
     }
@@ -127,6 +169,10 @@ impl LaneState {
         | Self::InitReport { io } = self
         {
             *io = new;
+        } else if let Self::Stream { step, .. } = self {
+            if *step == StreamStep::Due && new == Io::InFlight {
+                *step = StreamStep::Flowing;
+            }
         }
     }
 
@@ -139,6 +185,7 @@ impl LaneState {
                 ..
             } => Some(RequestKind::Response),
             Self::Report { .. } | Self::Timeout { .. } => Some(RequestKind::Error),
+            Self::Stream { .. } => Some(RequestKind::Response),
             Self::InitReport { .. } => Some(RequestKind::InitError),
             _ => None,
         }
@@ -148,6 +195,12 @@ impl LaneState {
     fn timer(&self) -> Option<EpochMillis> {
         match self {
             Self::Run { timer, .. } => *timer,
+            Self::Stream {
+                timer,
+                step: StreamStep::Due | StreamStep::Flowing,
+                ..
+            } => *timer,
+            Self::Stream { .. } => None,
             _ => match self.io() {
                 Some(Io::RetryAt(t)) => Some(t),
                 _ => None,
@@ -205,13 +258,13 @@ impl<const LANES: usize> State<LANES> {
         }
     }
 
-    fn clock(&mut self, now: EpochMillis) -> EpochMillis {
+    pub(super) fn clock(&mut self, now: EpochMillis) -> EpochMillis {
         self.latest = self.latest.max(now);
         self.latest
     }
 
     /// Ok if `input` is legal for `lane`; otherwise the misuse, and nothing changes.
-    fn check(&self, lane: usize, input: InputKind) -> Result<(), Misuse> {
+    pub(super) fn check(&self, lane: usize, input: InputKind) -> Result<(), Misuse> {
         if lane >= self.active {
             return Err(Misuse::NoSuchLane(lane));
         }
@@ -240,7 +293,12 @@ impl<const LANES: usize> State<LANES> {
 
     /// `lane` takes the row (its phase, `input`, its phase): the state stays, `change` adjusts
     /// its request bookkeeping (when it is sent again).
-    fn stay(&mut self, lane: usize, input: InputKind, change: impl FnOnce(&mut LaneState)) {
+    pub(super) fn stay(
+        &mut self,
+        lane: usize,
+        input: InputKind,
+        change: impl FnOnce(&mut LaneState),
+    ) {
         let phase = self.lanes[lane].state.phase();
         debug_assert!(
             super::TRANSITIONS
@@ -257,12 +315,12 @@ impl<const LANES: usize> State<LANES> {
 
     /// Takes `lane`'s state out (leaving `Exit` until [`State::put`]), so that what it holds
     /// moves into the next state instead of being copied.
-    fn take(&mut self, lane: usize) -> LaneState {
+    pub(super) fn take(&mut self, lane: usize) -> LaneState {
         core::mem::replace(&mut self.lanes[lane].state, LaneState::Exit)
     }
 
     /// The one assignment of a lane's state: `next`, reached from `from` on `input`.
-    fn put(&mut self, lane: usize, from: Phase, input: InputKind, next: LaneState) {
+    pub(super) fn put(&mut self, lane: usize, from: Phase, input: InputKind, next: LaneState) {
         debug_assert!(
             super::TRANSITIONS
                 .iter()
@@ -294,7 +352,7 @@ impl<const LANES: usize> State<LANES> {
 
     /// Where a lane goes once its handler's result (or its timeout) is known: straight to the
     /// post, or first to `Claim` when a watchdog may have reported the invocation already.
-    fn finish(&self, inv: Invocation, post: Post) -> LaneState {
+    pub(super) fn finish(&self, inv: Invocation, post: Post) -> LaneState {
         if self.options.watched {
             LaneState::Claim {
                 inv,
@@ -407,6 +465,22 @@ impl<const LANES: usize> State<LANES> {
                         LaneState::Poll { io: Io::Due }
                     }
                 }
+            }
+            LaneState::Stream { inv, .. } => {
+                l.failures = 0;
+                let id = &inv.request_id;
+                match verdict {
+                    Answer::Accepted => {}
+                    Answer::TooLarge => log::warn!(
+                        requestId = id.as_str(), errorType = ErrorType::RESPONSE_TOO_LARGE;
+                        "the stream was refused as too large ({status})"
+                    ),
+                    _ => log::warn!(
+                        requestId = id.as_str();
+                        "the stream was refused with {status}"
+                    ),
+                }
+                LaneState::Poll { io: Io::Due }
             }
             LaneState::Init
             | LaneState::Register { .. }
@@ -564,7 +638,7 @@ impl<const LANES: usize> State<LANES> {
                 }
                 if matches!(
                     post,
-                    Post::Response { .. } | Post::Error(ErrorCause::Handler)
+                    Post::Response { .. } | Post::Error(ErrorCause::Handler) | Post::Stream { .. }
                 ) {
                     log::warn!(
                         requestId = id.as_str();
@@ -583,6 +657,15 @@ impl<const LANES: usize> State<LANES> {
         const INPUT: InputKind = InputKind::TransportFailed;
         self.check_in_flight(lane, INPUT)?;
         let now = self.clock(now);
+        if let LaneState::Stream { inv, .. } = &self.lanes[lane].state {
+            log::error!(
+                requestId = inv.request_id.as_str();
+                "the connection broke while streaming the response: the caller got what was \
+                 sent so far (Lambda reports it as truncated); not sent again"
+            );
+            self.set(lane, INPUT, LaneState::Poll { io: Io::Due });
+            return Ok(());
+        }
         let l = &mut self.lanes[lane];
         l.failures += 1;
         if l.failures >= MAX_ATTEMPTS {
@@ -616,6 +699,15 @@ impl<const LANES: usize> State<LANES> {
         let state = &self.lanes[lane].state;
         if state.invocation().map(|inv| &inv.request_id) != Some(id) {
             return Err(Misuse::WrongRequestId);
+        }
+        if let LaneState::Stream { .. } = state {
+            let error = match outcome {
+                HandlerOutcome::Failed => Some(ErrorCause::Handler),
+                HandlerOutcome::Ok { .. } => None,
+            };
+            self.clock(now);
+            self.end_stream(lane, INPUT, error);
+            return Ok(());
         }
         if !matches!(state, LaneState::Run { .. }) {
             log::warn!(
@@ -670,6 +762,20 @@ impl<const LANES: usize> State<LANES> {
                 };
                 let next = self.finish(inv, Post::Error(cause));
                 self.put(lane, Phase::Run, InputKind::TimerFired, next);
+            } else if let LaneState::Stream { inv, arrived, .. } = state {
+                let deadline = inv.deadline.unwrap_or(Deadline(now));
+                log::error!(
+                    requestId = inv.request_id.as_str(), errorType = ErrorType::TIMEOUT;
+                    "handler timed out while streaming (deadline {})",
+                    deadline.at()
+                );
+                let budget_ms = deadline.at().millis_since(*arrived);
+                let cause = ErrorCause::Timeout {
+                    deadline,
+                    margin_ms: self.options.timeout_margin_ms,
+                    budget_ms,
+                };
+                self.end_stream(lane, InputKind::TimerFired, Some(cause));
             } else {
                 // A backoff is over: the same request is due again.
                 self.stay(lane, InputKind::TimerFired, |state| state.set_io(Io::Due));
@@ -703,9 +809,11 @@ impl<const LANES: usize> State<LANES> {
                 lane,
                 invocation: inv,
             },
+            // `LaneState::report` makes a `Stream` state of a streamed post: a `Report` never
+            // holds one.
             LaneState::Report {
                 inv,
-                post: Post::Response { .. },
+                post: Post::Response { .. } | Post::Stream { .. },
                 ..
             } => Action::PostResponse {
                 lane,
@@ -723,6 +831,19 @@ impl<const LANES: usize> State<LANES> {
             },
             LaneState::InitReport { .. } => Action::PostInitError { lane },
             LaneState::Register { .. } => Action::RegisterExtension,
+            LaneState::Stream {
+                inv,
+                step: StreamStep::End { error, .. },
+                ..
+            } => Action::EndStream {
+                lane,
+                invocation: inv,
+                error: *error,
+            },
+            LaneState::Stream { inv, .. } => Action::StreamResponse {
+                lane,
+                invocation: inv,
+            },
             // `take_due` never picks these.
             LaneState::Init | LaneState::Exit => Action::Wait { until: None },
         }
@@ -736,7 +857,11 @@ impl<const LANES: usize> State<LANES> {
             let due = match state {
                 LaneState::Run { started: once, .. }
                 | LaneState::Claim { asked: once, .. }
-                | LaneState::Register { asked: once } => !core::mem::replace(once, true),
+                | LaneState::Register { asked: once }
+                | LaneState::Stream {
+                    step: StreamStep::End { asked: once, .. },
+                    ..
+                } => !core::mem::replace(once, true),
                 _ if state.io() == Some(Io::Due) => {
                     state.set_io(Io::InFlight);
                     true

@@ -1,0 +1,154 @@
+//! Streamed responses under the real driver and the in-memory Runtime API: chunks posted as a
+//! chunked `/response` in streaming mode, a failure after the first chunk in the trailers, a
+//! failure before it as a plain `/error`, and buffered responses from the same function.
+#![cfg(feature = "std")]
+
+use base64::Engine as _;
+use lambda_runtime_types::testing::{FakeRuntimeApi, MemoryExecutor, PostKind, run_virtual};
+use lambda_runtime_types::{Config, LambdaEvent, Runner, driver};
+use serde_json::{Value, json};
+
+/// What the probe does: stream `chunks` chunks (failing after `fail_after`, or panicking), use
+/// the HTTP-integration prelude, fail before any chunk, or answer buffered.
+#[derive(serde::Deserialize)]
+struct Cmd {
+    #[serde(default)]
+    chunks: u32,
+    fail_after: Option<u32>,
+    #[serde(default)]
+    panic: bool,
+    #[serde(default)]
+    http: bool,
+    #[serde(default)]
+    fail_first: bool,
+}
+
+struct Streamer;
+impl<'a> Runner<'a, (), Cmd, Value> for Streamer {
+    async fn setup(_: &'a str) -> anyhow::Result<()> {
+        Ok(())
+    }
+    async fn run(_: &'a (), event: LambdaEvent<'a, Cmd>) -> anyhow::Result<Value> {
+        let cmd = event.event;
+        let stream = event.ctx.stream();
+        anyhow::ensure!(!cmd.fail_first, "refused before any chunk");
+        if cmd.http {
+            stream.http(
+                201,
+                &[("content-type", "text/plain"), ("x-a", "1")],
+                &["c=1"],
+            )?;
+        } else if cmd.chunks > 0 {
+            stream.content_type("text/plain")?;
+        }
+        for n in 0..cmd.chunks {
+            if cmd.fail_after == Some(n) {
+                assert!(!cmd.panic, "the stream panicked after {n} chunks");
+                anyhow::bail!("broke after {n} chunks");
+            }
+            stream.send(format!("chunk {n};")).await?;
+        }
+        Ok(json!({"buffered": cmd.chunks == 0 && !cmd.http}))
+    }
+}
+
+#[test]
+fn streamed_and_buffered_responses_from_one_function() {
+    let api = FakeRuntimeApi::new();
+    api.push("stream", br#"{"chunks":3}"#.to_vec());
+    api.push("fails", br#"{"chunks":3,"fail_after":2}"#.to_vec());
+    api.push(
+        "panics",
+        br#"{"chunks":3,"fail_after":1,"panic":true}"#.to_vec(),
+    );
+    api.push("early", br#"{"chunks":3,"fail_first":true}"#.to_vec());
+    api.push("buffered", br#"{}"#.to_vec());
+    api.push("http", br#"{"chunks":1,"http":true}"#.to_vec());
+    let exec = MemoryExecutor::with_virtual_clock(api.clone());
+    let clock = exec.virtual_clock().expect("a virtual clock").clone();
+    let config = Config::for_endpoint(api.endpoint());
+    let exited = run_virtual(
+        &clock,
+        driver::run::<_, (), Cmd, Streamer, Value>(&exec, config),
+    );
+    assert_eq!(exited, None);
+    let posts = api.posts();
+    let post = |id: &str| {
+        posts
+            .iter()
+            .find(|p| p.request_id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("no post for {id}: {posts:?}"))
+    };
+    let trailer_body = |id: &str| -> Value {
+        let b64 = post(id)
+            .error_body
+            .as_deref()
+            .expect("an error body trailer");
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    };
+
+    let ok = post("stream");
+    assert_eq!((ok.kind, ok.streamed), (PostKind::Response, true));
+    assert_eq!(ok.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(ok.body, b"chunk 0;chunk 1;chunk 2;");
+    assert_eq!(
+        ok.error_type, None,
+        "no trailers for a stream that ends well"
+    );
+
+    let failed = post("fails");
+    assert_eq!((failed.kind, failed.streamed), (PostKind::Response, true));
+    assert_eq!(
+        failed.body, b"chunk 0;chunk 1;",
+        "what was sent before the failure"
+    );
+    assert_eq!(failed.error_type.as_deref(), Some("Function.HandlerError"));
+    assert_eq!(
+        trailer_body("fails")["errorMessage"],
+        "broke after 2 chunks"
+    );
+
+    let panicked = post("panics");
+    assert_eq!(panicked.body, b"chunk 0;");
+    assert_eq!(panicked.error_type.as_deref(), Some("Function.Panic"));
+    let message = trailer_body("panics")["errorMessage"].clone();
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("panicked after 1 chunks")),
+        "{message}"
+    );
+
+    let early = post("early");
+    assert_eq!((early.kind, early.streamed), (PostKind::Error, false));
+    assert_eq!(early.error_type.as_deref(), Some("Function.HandlerError"));
+
+    let buffered = post("buffered");
+    assert_eq!(
+        (buffered.kind, buffered.streamed),
+        (PostKind::Response, false)
+    );
+    assert_eq!(buffered.body, br#"{"buffered":true}"#);
+
+    let http = post("http");
+    assert!(http.streamed);
+    assert_eq!(
+        http.content_type.as_deref(),
+        Some("application/vnd.awslambda.http-integration-response")
+    );
+    let at = http
+        .body
+        .windows(8)
+        .position(|w| w == [0; 8])
+        .expect("8 NULs");
+    let prelude: Value = serde_json::from_slice(&http.body[..at]).unwrap();
+    assert_eq!(
+        prelude,
+        json!({"statusCode": 201, "headers": {"content-type": "text/plain", "x-a": "1"}, "cookies": ["c=1"]})
+    );
+    assert_eq!(&http.body[at + 8..], b"chunk 0;");
+    assert_eq!(posts.len(), 6, "one report per invocation: {posts:?}");
+}
