@@ -13,7 +13,12 @@
 //! - `{"probe":"big","bytes":N}`: returns a JSON string of N bytes;
 //! - `{"probe":"log","lines":N,"ms":M}`: `log::info!`s N lines `probe line k of <request id>`
 //!   (k from 1), awaiting M ms (the executor's timer) between them, then echoes;
-//! - `{"probe":"context"}`: returns the `Context` and the `AWS_*` environment it saw.
+//! - `{"probe":"context"}`: returns the `Context` and the `AWS_*` environment it saw;
+//! - `{"probe":"stream","chunks":N,"bytes":B}`: streams N chunks of B bytes (`a`, `b`, … one
+//!   letter per chunk) as `text/plain`; with `"fail_after":K` it fails after K chunks; with
+//!   `"http":true` it uses the HTTP-integration mode (status 200, a `content-type` header, the
+//!   cookie `probe=1`); with `"wait_for":PATH` it waits, after the first chunk, until the file
+//!   PATH exists (the test's signal that the first chunk reached it), checking every 10 ms.
 //!
 //! `PROBE_SETUP=fail` in the environment makes setup fail. The probe installs no logger: the
 //! runtime's own (text lines on stderr, with `[request id]` inside an invocation, at the level of
@@ -115,6 +120,29 @@ impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
                     .map(|(k, v)| (k, Value::String(v)))
                     .collect();
                 Ok(json!({"context": event.ctx, "region": event.region, "env": env}))
+            }
+            Some("stream") => {
+                let stream = event.ctx.stream();
+                if e.get("http").and_then(Value::as_bool) == Some(true) {
+                    stream.http(200, &[("content-type", "text/plain")], &["probe=1"])?;
+                } else {
+                    stream.content_type("text/plain")?;
+                }
+                let wait_for = e.get("wait_for").and_then(Value::as_str);
+                let fail_after = e.get("fail_after").and_then(Value::as_u64);
+                for k in 0..num("chunks") {
+                    if fail_after == Some(k) {
+                        anyhow::bail!("probe stream failed after {k} chunks");
+                    }
+                    let letter = b'a' + (k % 26) as u8;
+                    stream.send(vec![letter; num("bytes") as usize]).await?;
+                    if let (0, Some(path)) = (k, wait_for) {
+                        while !std::path::Path::new(path).exists() {
+                            S::sleep(10).await;
+                        }
+                    }
+                }
+                Ok(Value::Null)
             }
             Some(other) => Err(anyhow::anyhow!("unknown probe {other:?}")),
         }
