@@ -139,6 +139,10 @@ impl<E: Executor> Builder<E> {
     /// With the feature `tracing` the entry point also sets the `tracing` subscriber
     /// (`logger::LambdaLayer`, the same lines for `tracing` events) unless one is set already;
     /// `false` sets neither.
+    ///
+    /// `false` still links the logger's code; to leave it out of the binary (about 69 KB
+    /// stripped), turn off the `logger` feature (the adapters' default feature), and this
+    /// setting has no effect.
     #[must_use]
     pub fn logger(mut self, on: bool) -> Self {
         self.settings.logger = Some(on);

@@ -200,6 +200,7 @@ where
     Return: Serialize,
 {
     let config = settings.apply(Config::from_env()?);
+    #[cfg(feature = "logger")]
     if settings.logger != Some(false) {
         // Fails if the user installed a logger before calling the entry point: theirs stays.
         let _ = crate::logger::LambdaLogger::from_config(&config).install();
