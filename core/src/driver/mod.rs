@@ -130,7 +130,10 @@ where
     // builds is lent to every invocation.
     match machine.poll() {
         Action::RunSetup => {}
-        other => log::error!("driver bug: the first action is {other:?}, not RunSetup"),
+        other => log::error!(
+            "driver bug: the first action is {}, not RunSetup",
+            other.name()
+        ),
     }
     let setup = invoke::setup(handler, &config.region).await;
     #[cfg(feature = "std")]
@@ -551,7 +554,7 @@ where
             }
             #[cfg(not(feature = "std"))]
             Action::StreamResponse { .. } | Action::EndStream { .. } => {
-                log::error!("driver bug: {action:?} without std");
+                log::error!("driver bug: {} without std", action.name());
             }
             Action::RegisterExtension => {
                 // Settled before the first `/next`, as Lambda requires.
@@ -569,7 +572,7 @@ where
                 self.start_exchange(lane, Outgoing::InitError(d));
             }
             Action::RunSetup | Action::Wait { .. } | Action::Exit(_) => {
-                log::error!("driver bug: {action:?} dispatched");
+                log::error!("driver bug: {} dispatched", action.name());
             }
         }
         None

@@ -704,6 +704,26 @@ pub enum Action<'a> {
     Exit(ExitReason),
 }
 
+impl Action<'_> {
+    /// The action's name, e.g. `"FetchNext"` (for log lines that need no more than that).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::RunSetup => "RunSetup",
+            Self::FetchNext { .. } => "FetchNext",
+            Self::RunHandler { .. } => "RunHandler",
+            Self::Claim { .. } => "Claim",
+            Self::PostResponse { .. } => "PostResponse",
+            Self::PostError { .. } => "PostError",
+            Self::StreamResponse { .. } => "StreamResponse",
+            Self::EndStream { .. } => "EndStream",
+            Self::RegisterExtension => "RegisterExtension",
+            Self::PostInitError { .. } => "PostInitError",
+            Self::Wait { .. } => "Wait",
+            Self::Exit(_) => "Exit",
+        }
+    }
+}
+
 /// The lifecycle state machine with up to `LANES` concurrent invocations.
 ///
 /// See the [module docs](self) for the driving loop.
