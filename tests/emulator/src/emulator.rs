@@ -20,6 +20,7 @@ use crate::records::{
 };
 use crate::server::serve;
 use crate::state::{Config, Proc, Reply, Shared, Submission};
+use crate::streaming::InvokeStream;
 use crate::util::{epoch_ms, log_stream_name};
 
 /// A running emulator: an HTTP server on a loopback port serving the Runtime API and the
@@ -143,6 +144,7 @@ impl Invoke {
                 .tenant_id
                 .map(|t| HeaderValue::from_str(&t).map_err(|_| invalid("the tenant id")))
                 .transpose()?,
+            stream: None,
         })
     }
 }
@@ -304,6 +306,23 @@ impl Emulator {
             .into_iter()
             .map(|rx| rx.and_then(|rx| rx.recv().map_err(|_| stopped())))
             .collect()
+    }
+
+    /// Invoke the function and read its answer as it arrives, as `InvokeWithResponseStream`
+    /// does: a streamed response piece by piece (see [`InvokeStream`]), a buffered one whole.
+    /// `Err` only for an invalid [`Invoke`].
+    pub fn invoke_stream(&self, invoke: impl Into<Invoke>) -> std::io::Result<InvokeStream> {
+        let sub = invoke.into().into_submission()?;
+        Ok(InvokeStream::start(&self.shared, sub))
+    }
+
+    /// The URL of the streaming Invoke API,
+    /// `http://127.0.0.1:PORT/2021-11-15/functions/function/response-streaming-invocations`.
+    pub fn invoke_stream_url(&self) -> String {
+        format!(
+            "http://{}/2021-11-15/functions/function/response-streaming-invocations",
+            self.addr()
+        )
     }
 
     /// [`Emulator::invoke`] for async callers (any executor).

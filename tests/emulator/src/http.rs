@@ -10,15 +10,18 @@ use http_body_util::BodyExt as _;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
+use tokio::sync::mpsc;
 
 // ----- response bodies ---------------------------------------------------------------------
 
 /// A response body: all at once, or (for [`Fault::DropConnection`]) a first part followed by
-/// an error, which makes hyper abort the connection.
+/// an error, which makes hyper abort the connection, or (for streamed responses) the frames
+/// of a channel as they come, where an error aborts the connection too.
 #[derive(Debug)]
 pub(crate) struct Body {
     pub(crate) data: Option<Bytes>,
     fail_after: Option<Pin<Box<tokio::time::Sleep>>>,
+    frames: Option<mpsc::Receiver<Result<Frame<Bytes>, std::io::Error>>>,
 }
 
 impl Body {
@@ -26,6 +29,7 @@ impl Body {
         Body {
             data: Some(data.into()),
             fail_after: None,
+            frames: None,
         }
     }
 
@@ -34,6 +38,17 @@ impl Body {
             data: Some(first_part),
             // Give hyper a moment to flush the head and the first part before the abort.
             fail_after: Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
+            frames: None,
+        }
+    }
+
+    /// A body streamed from `frames`: data and trailer frames as they arrive, an error to
+    /// cut the connection, the channel's end to end the body.
+    pub(crate) fn channel(frames: mpsc::Receiver<Result<Frame<Bytes>, std::io::Error>>) -> Self {
+        Body {
+            data: None,
+            fail_after: None,
+            frames: Some(frames),
         }
     }
 }
@@ -51,6 +66,13 @@ impl HttpBody for Body {
         {
             return Poll::Ready(Some(Ok(Frame::data(data))));
         }
+        if let Some(frames) = self.frames.as_mut() {
+            let frame = ready!(frames.poll_recv(cx));
+            if frame.is_none() {
+                self.frames = None;
+            }
+            return Poll::Ready(frame);
+        }
         match self.fail_after.as_mut() {
             None => Poll::Ready(None),
             Some(sleep) => {
@@ -62,13 +84,15 @@ impl HttpBody for Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.as_ref().is_none_or(Bytes::is_empty) && self.fail_after.is_none()
+        self.data.as_ref().is_none_or(Bytes::is_empty)
+            && self.fail_after.is_none()
+            && self.frames.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.data, &self.fail_after) {
-            (Some(data), None) => SizeHint::with_exact(data.len() as u64),
-            (None, None) => SizeHint::with_exact(0),
+        match (&self.data, &self.fail_after, &self.frames) {
+            (Some(data), None, None) => SizeHint::with_exact(data.len() as u64),
+            (None, None, None) => SizeHint::with_exact(0),
             _ => SizeHint::default(),
         }
     }

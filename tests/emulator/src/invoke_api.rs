@@ -1,5 +1,6 @@
 //! The Invoke API (for users and tests): `POST /2015-03-31/functions/NAME/invocations`, as
-//! the RIE and Lambda answer it.
+//! the RIE and Lambda answer it, and `POST /2021-11-15/functions/NAME/response-streaming-invocations`
+//! (`InvokeWithResponseStream`, answered in `streaming/`).
 
 use std::sync::Arc;
 
@@ -32,13 +33,27 @@ fn api_error(status: u16, error_type: &str, message: &str) -> Response<Body> {
     )
 }
 
+/// Which Invoke API operation a request addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operation {
+    /// `POST /2015-03-31/functions/NAME/invocations`.
+    Invoke,
+    /// `POST /2021-11-15/functions/NAME/response-streaming-invocations`.
+    InvokeWithResponseStream,
+}
+
 pub(crate) async fn invoke_api(
     shared: &Arc<Shared>,
     req: Request<Incoming>,
     rest: &str,
+    operation: Operation,
 ) -> Response<Body> {
     let config = &shared.config;
-    let Some(name) = rest.strip_suffix("/invocations") else {
+    let suffix = match operation {
+        Operation::Invoke => "/invocations",
+        Operation::InvokeWithResponseStream => "/response-streaming-invocations",
+    };
+    let Some(name) = rest.strip_suffix(suffix) else {
         return api_error(404, "ResourceNotFoundException", "Unknown operation");
     };
     if name != "function" && name != config.options.function_name && name != config.arn {
@@ -54,11 +69,15 @@ pub(crate) async fn invoke_api(
     let headers = req.headers().clone();
     let invocation_type =
         header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
-    if !matches!(invocation_type, "RequestResponse" | "Event" | "DryRun") {
+    let allowed: &[&str] = match operation {
+        Operation::Invoke => &["RequestResponse", "Event", "DryRun"],
+        Operation::InvokeWithResponseStream => &["RequestResponse", "DryRun"],
+    };
+    if !allowed.contains(&invocation_type) {
         return api_error(
             400,
             "InvalidParameterValueException",
-            "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun",
+            &format!("X-Amz-Invocation-Type must be {}", allowed.join(", ")),
         );
     }
     let mut sub = Submission::default();
@@ -118,6 +137,13 @@ pub(crate) async fn invoke_api(
     } else {
         Bytes::from(read.bytes)
     };
+    if operation == Operation::InvokeWithResponseStream {
+        let trailers = header_str(&headers, "te").is_some_and(|te| {
+            te.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+        });
+        return crate::streaming::invoke_response_stream(shared, sub, trailers).await;
+    }
     let (tx, rx) = oneshot::channel();
     let id = shared.submit(sub, Reply::Async(tx));
     if invocation_type == "Event" {
@@ -136,7 +162,7 @@ pub(crate) async fn invoke_api(
     }
 }
 
-fn invoke_response(result: &InvokeResult) -> Response<Body> {
+pub(crate) fn invoke_response(result: &InvokeResult) -> Response<Body> {
     let mut headers = vec![
         (CONTENT_TYPE, header_value(&result.content_type)),
         (

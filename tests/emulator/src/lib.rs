@@ -245,15 +245,17 @@ mod runtime;
 mod server;
 mod shutdown;
 mod state;
+mod streaming;
 mod telemetry;
 mod util;
 
 pub use emulator::{Emulator, Invoke, Signal};
 pub use fault::{Fault, Target};
 pub use front_door::HttpOrigin;
-pub use options::{LogFormat, LogLevel, MAX_PAYLOAD, Options};
+pub use options::{LogFormat, LogLevel, MAX_PAYLOAD, Options, STREAM_LIMIT};
 pub use records::{
     Endpoint, ExtensionError, ExtensionExit, ExtensionInfo, InvokeResult, LogLine, LogStream,
     Outcome, PostedError, ProcessExit, ResetReason, RuntimeCall, ShutdownAction, ShutdownStep,
-    TelemetryDelivery,
+    StreamEnd, StreamRecord, TelemetryDelivery,
 };
+pub use streaming::{InvokeStream, StreamedInvoke};

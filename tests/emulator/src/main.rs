@@ -151,6 +151,16 @@ struct Cli {
     )]
     http_origin: CliHttpOrigin,
 
+    /// The size limit of a streamed response, in bytes (200 MiB by default); past it the
+    /// runtime gets 413 and the invoker's stream ends with Function.ResponseSizeTooLarge.
+    #[arg(long, value_name = "BYTES", default_value_t = lambda_emulator::STREAM_LIMIT)]
+    stream_limit: u64,
+
+    /// Apply Lambda's bandwidth cap to streamed responses: the first 6 MiB uncapped, then at
+    /// most 2 MiB/s.
+    #[arg(long)]
+    stream_bandwidth: bool,
+
     /// One-shot mode: an event to send (repeatable, sent in order). A JSON document, a file
     /// (one JSON document, or JSON lines: one event per line), a directory (its files in name
     /// order) or "-" (JSON lines on stdin).
@@ -271,7 +281,9 @@ fn main() -> ExitCode {
         .invocation_id(cli.invocation_id)
         .shutdown_grace(Duration::from_millis(cli.shutdown_grace))
         .echo_logs(!cli.quiet)
-        .log_invocations(!one_shot);
+        .log_invocations(!one_shot)
+        .stream_limit(cli.stream_limit)
+        .stream_bandwidth(cli.stream_bandwidth);
     if let Some(n) = cli.concurrency {
         options = options.concurrency(usize::try_from(n).unwrap_or(1));
     }

@@ -11,6 +11,10 @@ use crate::front_door::HttpOrigin;
 /// 6 MiB + 100 bytes.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024 + 100;
 
+/// The default limit of a streamed response ([`Options::stream_limit`]): 200 MiB, as Lambda
+/// documents for response streaming.
+pub const STREAM_LIMIT: u64 = 200 * 1024 * 1024;
+
 /// How to run the emulator: the function command and the function's configuration.
 ///
 /// ```
@@ -50,6 +54,8 @@ pub struct Options {
     pub(crate) sigterm_without_extensions: bool,
     pub(crate) http: Option<HttpListen>,
     pub(crate) http_origin: HttpOrigin,
+    pub(crate) stream_limit: u64,
+    pub(crate) stream_bandwidth: bool,
 }
 
 /// Where the HTTP front door listens: a port on [`Options::bind`]'s address, or an address.
@@ -121,7 +127,8 @@ impl Options {
     /// `AWS_LAMBDA_MAX_CONCURRENCY`), handler `bootstrap`, no extensions, a 2000 ms shutdown
     /// budget (as Lambda), no invocation-id nonce, function output captured but not echoed, no
     /// `AWS_LAMBDA_LOG_FORMAT` or `AWS_LAMBDA_LOG_LEVEL` (a function without advanced logging
-    /// controls), no HTTP front door.
+    /// controls), no HTTP front door, streamed responses up to [`STREAM_LIMIT`] bytes and
+    /// without a bandwidth cap.
     pub fn new<I, S>(command: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -152,6 +159,8 @@ impl Options {
             sigterm_without_extensions: false,
             http: None,
             http_origin: HttpOrigin::FunctionUrl,
+            stream_limit: STREAM_LIMIT,
+            stream_bandwidth: false,
         }
     }
 
@@ -347,6 +356,22 @@ impl Options {
     /// its answer is turned into the HTTP response. [`HttpOrigin::FunctionUrl`] by default.
     pub fn http_origin(mut self, origin: HttpOrigin) -> Self {
         self.http_origin = origin;
+        self
+    }
+
+    /// The size limit of a streamed response ([`STREAM_LIMIT`], 200 MiB, by default). Past
+    /// it the emulator stops reading, answers the runtime `413` and ends the invoker's
+    /// stream with `Function.ResponseSizeTooLarge`. See "Response streaming" in the crate
+    /// docs.
+    pub fn stream_limit(mut self, bytes: u64) -> Self {
+        self.stream_limit = bytes;
+        self
+    }
+
+    /// Apply Lambda's bandwidth cap to streamed responses: the first 6 MiB uncapped, then at
+    /// most 2 MiB/s (the emulator reads the runtime's stream no faster). Off by default.
+    pub fn stream_bandwidth(mut self, on: bool) -> Self {
+        self.stream_bandwidth = on;
         self
     }
 

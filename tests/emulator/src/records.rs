@@ -64,7 +64,8 @@ pub struct RuntimeCall {
     pub response_headers: Vec<(String, String)>,
     /// Number of request body bytes received.
     pub body_len: usize,
-    /// The request body (empty for `GET`s; at most the payload limit is kept).
+    /// The request body (empty for `GET`s; at most the payload limit is kept, also of a
+    /// streamed response).
     pub body: Vec<u8>,
     /// The response body the emulator sent (for `/next`, the event; with
     /// [`Fault::TruncateBody`] or [`Fault::DropConnection`], the part that was sent).
@@ -84,6 +85,70 @@ pub struct RuntimeCall {
     /// Which TCP connection carried the call (numbered from 0 in accept order), so tests can
     /// see whether the function keeps its connection alive.
     pub connection: u64,
+    /// For a streamed `/response` (`Lambda-Runtime-Function-Response-Mode: streaming`): how
+    /// the stream went. `None` for every other call.
+    pub stream: Option<StreamRecord>,
+}
+
+/// How a streamed `/response` went, as [`RuntimeCall::stream`] records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamRecord {
+    /// The `Content-Type` the runtime declared (`application/octet-stream` when absent, as
+    /// the RIE-LMI defaults it).
+    pub content_type: String,
+    /// How many body pieces arrived: one per HTTP chunk, or more when a big chunk arrived
+    /// in parts.
+    pub chunk_count: u64,
+    /// The size of each piece, in arrival order (the first [`StreamRecord::MAX_SIZES`]).
+    pub chunk_sizes: Vec<usize>,
+    /// Body bytes received in total (the trailers not included).
+    pub total: u64,
+    /// When the first piece arrived, Unix epoch milliseconds.
+    pub first_chunk_ms: Option<u64>,
+    /// When the last piece arrived, Unix epoch milliseconds.
+    pub last_chunk_ms: Option<u64>,
+    /// The HTTP trailers received after the last chunk (lowercase names, lossy values).
+    pub trailers: Vec<(String, String)>,
+    /// The `Lambda-Runtime-Function-Error-Type` trailer, if the function failed mid-stream.
+    pub error_type: Option<String>,
+    /// The `Lambda-Runtime-Function-Error-Body` trailer, base64-decoded (`None` if absent or
+    /// not base64).
+    pub error_body: Option<Vec<u8>>,
+    /// True when the invoker read the pieces as they arrived (the streaming Invoke API, the
+    /// front door, [`crate::Emulator::invoke_stream`]); false when the emulator buffered the
+    /// response for a buffered invoke.
+    pub forwarded: bool,
+    /// How the stream ended.
+    pub end: StreamEnd,
+}
+
+impl StreamRecord {
+    /// How many piece sizes [`StreamRecord::chunk_sizes`] keeps.
+    pub const MAX_SIZES: usize = 10_000;
+
+    /// The first trailer with this name (case-insensitive).
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        find_header(&self.trailers, name)
+    }
+}
+
+/// How a streamed response ended ([`StreamRecord::end`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum StreamEnd {
+    /// Still streaming.
+    #[default]
+    Open,
+    /// The last chunk arrived (possibly with an error in the trailers).
+    Complete,
+    /// The runtime's connection broke before the last chunk (`Runtime.TruncatedResponse`).
+    Truncated,
+    /// The stream passed the size limit ([`crate::Options::stream_limit`]; 6 MB for a
+    /// buffered invoke) and the emulator stopped reading (`Function.ResponseSizeTooLarge`).
+    Oversized,
+    /// The invocation ended first (it timed out, or the emulator stopped) or the request
+    /// id was refused.
+    Abandoned,
 }
 
 impl RuntimeCall {
@@ -95,6 +160,11 @@ impl RuntimeCall {
     /// The first response header with this name (case-insensitive).
     pub fn response_header(&self, name: &str) -> Option<&str> {
         find_header(&self.response_headers, name)
+    }
+
+    /// The `Lambda-Runtime-Function-Response-Mode` request header (`streaming`), if sent.
+    pub fn response_mode(&self) -> Option<&str> {
+        self.header("lambda-runtime-function-response-mode")
     }
 
     /// The request body as text (lossy UTF-8).

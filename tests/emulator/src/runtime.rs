@@ -164,7 +164,7 @@ impl Shared {
 
     /// May the function post a response or error for `id` now?
     pub(crate) fn check_post(&self, id: &str) -> Result<(), PostRejection> {
-        check_post(&self.lock(), id, self.config.slots)
+        check_post(&self.lock(), id, self.config.slots, None)
     }
 
     /// The function answered `id` (with a response, an error, or something unusable).
@@ -178,7 +178,7 @@ impl Shared {
         outcome: Outcome,
     ) -> Result<(), PostRejection> {
         let mut st = self.lock();
-        check_post(&st, id, self.config.slots)?;
+        check_post(&st, id, self.config.slots, Some(seq))?;
         let next_calls = st.next_calls;
         st.responded.insert(id.to_owned(), next_calls);
         st.responded_order.push_back(id.to_owned());
@@ -266,9 +266,19 @@ pub(crate) enum PostRejection {
     TimedOut,
 }
 
-fn check_post(st: &State, id: &str, slots: usize) -> Result<(), PostRejection> {
+/// May call `seq` (`None`: a call not yet known) answer `id` now? While a response is being
+/// streamed, only that call may.
+pub(crate) fn check_post(
+    st: &State,
+    id: &str,
+    slots: usize,
+    seq: Option<u64>,
+) -> Result<(), PostRejection> {
     if let Some(inv) = st.invocations.get(id) {
         if let Phase::Dispatched { .. } = inv.phase {
+            if inv.stream_seq.is_some() && inv.stream_seq != seq {
+                return Err(PostRejection::OutOfOrder);
+            }
             return Ok(());
         }
         return Err(PostRejection::UnknownId);

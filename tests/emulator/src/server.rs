@@ -19,6 +19,7 @@ use crate::fault::Fault;
 use crate::http::{
     Body, BodyRead, header_str, header_value, headers_vec, json_response, read_body, respond,
 };
+use crate::invoke_api::Operation;
 use crate::options::MAX_PAYLOAD;
 use crate::records::{Endpoint, Outcome, RuntimeCall};
 use crate::runtime::PostRejection;
@@ -59,7 +60,12 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 async fn route(shared: Arc<Shared>, req: Request<Incoming>, connection: u64) -> Response<Body> {
     if let Some(rest) = req.uri().path().strip_prefix("/2015-03-31/functions/") {
         let rest = rest.to_owned();
-        return crate::invoke_api::invoke_api(&shared, req, &rest).await;
+        return crate::invoke_api::invoke_api(&shared, req, &rest, Operation::Invoke).await;
+    }
+    if let Some(rest) = req.uri().path().strip_prefix("/2021-11-15/functions/") {
+        let rest = rest.to_owned();
+        let operation = Operation::InvokeWithResponseStream;
+        return crate::invoke_api::invoke_api(&shared, req, &rest, operation).await;
     }
     if let Some(endpoint) = crate::ext_api::endpoint(req.uri().path(), &shared.config.prefix) {
         return crate::ext_api::handle(&shared, req, endpoint, connection).await;
@@ -111,6 +117,7 @@ impl Recorder {
                 fault: None,
                 generation,
                 connection,
+                stream: None,
             },
         };
         shared.record_arrival(rec.call.clone());
@@ -119,6 +126,13 @@ impl Recorder {
 
     pub(crate) fn call(&mut self) -> &mut RuntimeCall {
         &mut self.call
+    }
+
+    /// Take the call over: whoever holds it records it (with [`Shared::record_call`]), even
+    /// if this request's task goes away first.
+    pub(crate) fn hand_off(mut self) -> RuntimeCall {
+        self.recorded = true;
+        std::mem::take(&mut self.call)
     }
 
     pub(crate) fn finish(mut self, response: Response<Body>) -> Response<Body> {
@@ -195,7 +209,7 @@ async fn runtime_api(
         (Endpoint::Response | Endpoint::Error | Endpoint::InitError, id)
             if method == Method::POST =>
         {
-            post(shared, req, endpoint, id, &mut rec).await
+            return post(shared, req, endpoint, id, rec).await;
         }
         (Endpoint::Other, _) => json_response(
             404,
@@ -338,7 +352,7 @@ fn shape_body(
     }
 }
 
-fn rejection_response(rejection: PostRejection) -> Response<Body> {
+pub(crate) fn rejection_response(rejection: PostRejection) -> Response<Body> {
     match rejection {
         PostRejection::UnknownId => {
             json_response(400, error_body("InvalidRequestID", "Invalid request ID"))
@@ -362,19 +376,29 @@ async fn post(
     req: Request<Incoming>,
     endpoint: Endpoint,
     id: Option<String>,
-    rec: &mut Recorder,
+    mut rec: Recorder,
 ) -> Response<Body> {
     let fault = shared.take_post_fault(endpoint);
     rec.call().fault = fault.clone();
     if let Some(Fault::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
     }
+    let streaming = req
+        .headers()
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|mode| mode.as_bytes() == b"streaming");
+    if let (Endpoint::Response, Some(id), true, None | Some(Fault::Delay(_))) =
+        (endpoint, &id, streaming, &fault)
+    {
+        let id = id.clone();
+        return crate::streaming::post_stream(shared, req, id, rec).await;
+    }
     let (parts, body) = req.into_parts();
     let read = read_body(body, MAX_PAYLOAD).await;
     rec.call().body_len = read.len;
     rec.call().body = read.bytes.clone();
     if let Some(Fault::Status(code)) = fault {
-        return fault_response(code);
+        return rec.finish(fault_response(code));
     }
     let seq = rec.call().seq;
     let answer = match (endpoint, id) {
@@ -387,7 +411,7 @@ async fn post(
         Err(rejection) => rejection_response(rejection),
     };
     if fault.is_none() {
-        return response;
+        return rec.finish(response);
     }
     // Re-shape the answer for the body and header faults.
     let (mut parts, body) = response.into_parts();
@@ -407,10 +431,15 @@ async fn post(
         .iter()
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
-    shape_body(parts.status.as_u16(), headers, body, fault.as_ref())
+    rec.finish(shape_body(
+        parts.status.as_u16(),
+        headers,
+        body,
+        fault.as_ref(),
+    ))
 }
 
-fn accepted() -> Response<Body> {
+pub(crate) fn accepted() -> Response<Body> {
     json_response(202, br#"{"status":"OK"}"#.to_vec())
 }
 

@@ -60,6 +60,8 @@ pub(crate) struct Submission {
     pub(crate) client_context: Option<HeaderValue>,
     pub(crate) cognito_identity: Option<HeaderValue>,
     pub(crate) tenant_id: Option<HeaderValue>,
+    /// Where the pieces of a streamed answer go, for an invoker that reads streams.
+    pub(crate) stream: Option<mpsc::Sender<crate::streaming::Piece>>,
 }
 
 #[derive(Debug)]
@@ -74,6 +76,8 @@ pub(crate) struct Invocation {
     pub(crate) timer: Option<AbortHandle>,
     /// When it was delivered on `/next`.
     pub(crate) dispatched: Option<Instant>,
+    /// The streamed `/response` call in progress for it, if any.
+    pub(crate) stream_seq: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,6 +276,7 @@ impl Shared {
             reply: Some(reply),
             timer: None,
             dispatched: None,
+            stream_seq: None,
         };
         if st.stopping {
             let result = self.result(

@@ -5,6 +5,7 @@
 
 mod event;
 mod reply;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -21,12 +22,12 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::http::{Body, read_body, respond};
 use crate::options::MAX_PAYLOAD;
 use crate::records::Outcome;
-use crate::state::{Reply, Shared, Submission};
+use crate::state::{Shared, Submission};
+use crate::streaming::First;
 
 pub(crate) use event::{EventContext, HttpRequest};
 
@@ -160,14 +161,19 @@ async fn handle(
         Ok(_) => return message(413, "Request Entity Too Large"),
         Err(_) => return message(500, "Internal Server Error"),
     };
-    let (tx, rx) = oneshot::channel();
     let sub = Submission {
         payload: Bytes::from(payload),
         ..Submission::default()
     };
-    let request_id = shared.submit(sub, Reply::Async(tx));
-    let Ok(result) = rx.await else {
-        return message(503, "Service Unavailable");
+    let (request_id, pending) = crate::streaming::submit(&shared, sub);
+    let result = match pending.first().await {
+        First::Buffered(result) => result,
+        First::Stopped => return message(503, "Service Unavailable"),
+        First::Stream(stream) => {
+            let mut response = stream::respond_stream(stream).await;
+            add_request_id(&mut response, &request_id);
+            return response;
+        }
     };
     let mut response = match result.outcome {
         Outcome::Response => match reply::translate(origin, &result.body) {
@@ -178,13 +184,17 @@ async fn handle(
         Outcome::Stopped => message(503, "Service Unavailable"),
         _ => message(502, "Internal Server Error"),
     };
-    // The invocation's request id, to find it among the logs and records.
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    add_request_id(&mut response, &request_id);
+    response
+}
+
+/// The invocation's request id, to find it among the logs and records.
+fn add_request_id(response: &mut Response<Body>, request_id: &str) {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
         response
             .headers_mut()
             .append(HeaderName::from_static("x-amzn-requestid"), value);
     }
-    response
 }
 
 /// Listen address of the front door, for the startup line and [`crate::Emulator::http_addr`]:

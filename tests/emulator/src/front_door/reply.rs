@@ -53,6 +53,29 @@ pub(crate) fn translate(origin: HttpOrigin, payload: &[u8]) -> Option<HttpReply>
     }
 }
 
+/// The status and headers of an HTTP-integration stream's JSON prelude: `statusCode` (200
+/// when absent), `headers` (strings or arrays of them, as the official runtime writes
+/// multi-valued headers), each `cookies[]` entry as one `Set-Cookie`. `None` when malformed.
+pub(crate) fn prelude(raw: &[u8]) -> Option<HttpReply> {
+    let value: Value = serde_json::from_slice(raw).ok()?;
+    let map = value.as_object()?;
+    let code = match map.get("statusCode") {
+        None | Some(Value::Null) => 200,
+        Some(code) => status(code)?,
+    };
+    let mut headers = multi_headers(map.get("headers"))?;
+    headers.retain(|(name, _)| !name.eq_ignore_ascii_case("set-cookie"));
+    if let Some(Value::Array(cookies)) = map.get("cookies") {
+        headers.extend(
+            cookies
+                .iter()
+                .filter_map(scalar)
+                .map(|c| ("set-cookie".to_owned(), c)),
+        );
+    }
+    Some(finish(code, None, headers, Vec::new()))
+}
+
 /// Headers the front door's own framing decides.
 fn is_hop_by_hop(name: &str) -> bool {
     [

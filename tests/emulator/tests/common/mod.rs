@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 pub mod client;
+pub mod wire;
 
 /// Generous: the suites must pass on a loaded two-core machine.
 pub const WAIT: Duration = Duration::from_secs(60);
