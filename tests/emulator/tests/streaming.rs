@@ -317,3 +317,113 @@ fn the_bandwidth_flag_leaves_a_stream_under_six_mib_intact() {
     assert_eq!(done.body().len(), 16 * 64 * 1024);
     assert_eq!(done.error_type, None);
 }
+
+const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+
+fn front_door() -> Emulator {
+    Emulator::start(external().http_front_door(0)).unwrap()
+}
+
+fn get(emu: &Emulator, target: &str) -> Wire {
+    let mut client = Wire::open(emu.http_addr().unwrap());
+    client.send(format!("GET {target} HTTP/1.1\r\nHost: door\r\n\r\n").as_bytes());
+    client
+}
+
+#[test]
+fn the_front_door_streams_an_http_integration_response() {
+    let emu = front_door();
+    let addr = emu.addr();
+    let (go_on, wait) = mpsc::channel::<()>();
+    let function = thread::spawn(move || {
+        let mut rt = Runtime::connect(addr);
+        let (id, event) = rt.next();
+        let event: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        assert_eq!(event["rawPath"], "/feed");
+        rt.begin(&id, HTTP_INTEGRATION, "streaming");
+        // The prelude split over two chunks, the body's start in the second.
+        rt.chunk(br#"{"statusCode":201,"headers":{"content-type":"text/plain","#);
+        let mut rest =
+            br#""x-multi":["1","2"],"content-length":"99"},"cookies":["a=1","b=2; Path=/"]}"#
+                .to_vec();
+        rest.extend_from_slice(&[0; 8]);
+        rest.extend_from_slice(b"first ");
+        rt.chunk(&rest);
+        wait.recv().unwrap();
+        rt.chunk(b"second");
+        rt.end(None).0
+    });
+    let mut client = get(&emu, "/feed");
+    let head = client.read_head();
+    assert_eq!(head.status, 201);
+    assert!(head.chunked(), "{head:?}");
+    assert_eq!(head.header("content-type"), Some("text/plain"));
+    assert_eq!(head.all("x-multi"), ["1", "2"]);
+    assert_eq!(head.all("set-cookie"), ["a=1", "b=2; Path=/"]);
+    assert_eq!(head.header("content-length"), None);
+    assert!(head.header("x-amzn-requestid").is_some());
+    assert_eq!(client.read_piece(), Piece::Data(b"first ".to_vec()));
+    go_on.send(()).unwrap();
+    assert_eq!(client.read_piece(), Piece::Data(b"second".to_vec()));
+    assert_eq!(client.read_piece(), Piece::End(Vec::new()));
+    assert_eq!(function.join().unwrap(), 202);
+}
+
+#[test]
+fn the_front_door_streams_a_raw_stream_as_a_200_and_cuts_a_failed_one() {
+    let emu = front_door();
+    let addr = emu.addr();
+    let (go_on, wait) = mpsc::channel::<()>();
+    let function = thread::spawn(move || {
+        let mut rt = Runtime::connect(addr);
+        let (id, _) = rt.next();
+        rt.begin(&id, "text/csv", "streaming");
+        rt.chunk(b"a,b\n");
+        wait.recv().unwrap();
+        rt.chunk(b"1,2\n");
+        assert_eq!(rt.end(None).0, 202);
+        let (id, _) = rt.next();
+        rt.begin(&id, HTTP_INTEGRATION, "streaming");
+        rt.chunk(b"{\"statusCode\":200}\0\0\0\0\0\0\0\0begun");
+        rt.end(Some(("Function.Broken", b"{}"))).0
+    });
+    let mut client = get(&emu, "/raw");
+    let head = client.read_head();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-type"), Some("text/csv"));
+    assert_eq!(client.read_piece(), Piece::Data(b"a,b\n".to_vec()));
+    go_on.send(()).unwrap();
+    assert_eq!(client.read_piece(), Piece::Data(b"1,2\n".to_vec()));
+    assert_eq!(client.read_piece(), Piece::End(Vec::new()));
+
+    // A mid-stream error: the client's response ends without its last chunk.
+    let mut client = get(&emu, "/broken");
+    assert_eq!(client.read_head().status, 200);
+    assert_eq!(client.read_piece(), Piece::Data(b"begun".to_vec()));
+    assert_eq!(client.read_piece(), Piece::Cut);
+    assert_eq!(function.join().unwrap(), 202);
+}
+
+#[test]
+fn the_front_door_answers_502_for_a_stream_without_a_usable_prelude() {
+    let emu = front_door();
+    let addr = emu.addr();
+    let function = thread::spawn(move || {
+        let mut rt = Runtime::connect(addr);
+        for prelude in [
+            &b"not json\0\0\0\0\0\0\0\0body"[..],
+            b"{\"statusCode\":200}",
+        ] {
+            let (id, _) = rt.next();
+            rt.begin(&id, HTTP_INTEGRATION, "streaming");
+            rt.chunk(prelude);
+            assert_eq!(rt.end(None).0, 202);
+        }
+    });
+    for _ in 0..2 {
+        let (head, body, _) = get(&emu, "/").read_answer();
+        assert_eq!(head.status, 502);
+        assert_eq!(body, br#"{"message":"Internal Server Error"}"#);
+    }
+    function.join().unwrap();
+}
