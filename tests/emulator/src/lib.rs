@@ -162,11 +162,84 @@
 //!   list every non-text type (without any, API Gateway passes bodies as text and gives the
 //!   client a base64 answer undecoded). `isBase64Encoded: true` answers are always decoded.
 //! - No authorizers, IAM auth, CORS, throttling, custom domains, stage variables, ALB health
-//!   checks, ALB's 1 MB limits or response streaming (`RESPONSE_STREAM`); payload 2.0 header
+//!   checks or ALB's 1 MB limits; a streamed answer is streamed for every origin (see
+//!   "Response streaming"), where AWS streams only through a Function URL in
+//!   `RESPONSE_STREAM` mode or a REST API with `STREAM` transfer; payload 2.0 header
 //!   values that are numbers or booleans, and bodies that are JSON values rather than strings,
 //!   are written out instead of refused.
 //! - Ids and ARNs are derived from the function name (the same on every run), with the
 //!   account `000000000000`; Lattice's `identity` has only `sourceVpcArn`.
+//!
+//! # Response streaming
+//!
+//! A function streams its answer as Lambda's custom-runtime docs describe: `POST
+//! /2018-06-01/runtime/invocation/{id}/response` with `Lambda-Runtime-Function-Response-Mode:
+//! streaming`, `Transfer-Encoding: chunked` and `Trailer: Lambda-Runtime-Function-Error-Type,
+//! Lambda-Runtime-Function-Error-Body`. The emulator reads the chunked body as it arrives and
+//! hands each piece to the invoker at once (a small queue per invocation: a slow invoker
+//! slows the reading, nothing is buffered whole). Any other non-empty response mode gets
+//! `400 InvalidFunctionResponseMode` and the invoker `Runtime.InvalidResponseModeHeader`, as
+//! in the RIE.
+//!
+//! - The end: after the last chunk the runtime gets `202`. Real HTTP trailers are read; a
+//!   `Lambda-Runtime-Function-Error-Type` trailer means the function failed mid-stream: the
+//!   invocation ends with that error (the `Lambda-Runtime-Function-Error-Body` trailer,
+//!   base64-decoded, is the error document; without one, it is built from the type).
+//! - The limit: [`Options::stream_limit`] (`--stream-limit BYTES`, [`STREAM_LIMIT`] = 200 MiB
+//!   by default). Past it the emulator stops reading, answers the runtime `413
+//!   RequestEntityTooLarge` (and closes that connection, the body being unread) and ends
+//!   the invoker's stream with `Function.ResponseSizeTooLarge`.
+//! - A runtime connection that breaks before the last chunk ends the stream with
+//!   `Runtime.TruncatedResponse`.
+//! - The bandwidth: with [`Options::stream_bandwidth`] (`--stream-bandwidth`) the first
+//!   6 MiB pass uncapped and the rest at most 2 MiB/s (the RIE's burst and rate; Lambda
+//!   documents "6 MB" and "2 MBps"); the emulator reads the runtime's stream no faster.
+//!   Off by default.
+//! - Records: the `/response` call's [`RuntimeCall::stream`] ([`StreamRecord`]) has the
+//!   content type, the number and sizes of the pieces, the total, the first and last
+//!   arrival times, the trailers, the decoded error, whether the invoker read it live, and
+//!   how it ended ([`StreamEnd`]); [`RuntimeCall::body`] keeps the first 6 MB.
+//!
+//! Who gets what:
+//!
+//! - [`Emulator::invoke_stream`] returns an [`InvokeStream`]: [`InvokeStream::next_chunk`]
+//!   gives each piece as it arrives (with a timeout), [`InvokeStream::finish`] the rest and
+//!   a [`StreamedInvoke`] with the chunks, the error type and body the stream ended with,
+//!   and the invocation's [`InvokeResult`].
+//! - The streaming Invoke API, `POST
+//!   /2021-11-15/functions/NAME/response-streaming-invocations` ([`Emulator::invoke_stream_url`];
+//!   `NAME` as for the Invoke API; `X-Amz-Invocation-Type` `RequestResponse` or `DryRun`):
+//!   `200`, chunked, the runtime's `Content-Type`, `X-Amzn-RequestId`, each piece written as
+//!   a chunk as it arrives. A failure (an error trailer, truncation, the limit, a timeout)
+//!   ends it with the trailers `Lambda-Runtime-Function-Error-Type` and
+//!   `Lambda-Runtime-Function-Error-Body` (the error document, base64) when the request said
+//!   `TE: trailers` (HTTP sends trailers only then); otherwise the connection is cut before
+//!   the last chunk. A buffered answer is sent whole, as from the Invoke API.
+//! - The Invoke API (and [`Emulator::invoke`]) gets a streamed answer buffered, as Lambda's
+//!   `Invoke` does: at most the 6 MB payload limit (`Function.ResponseSizeTooLarge` past it).
+//! - The HTTP front door: an `application/vnd.awslambda.http-integration-response` stream is
+//!   a JSON prelude (`statusCode`, 200 when absent; `headers`, strings or arrays; `cookies`,
+//!   each a `Set-Cookie`), 8 NUL bytes, then the body: the status and headers go out once the
+//!   prelude is complete, then the body chunk by chunk (`curl -N` shows it as it comes). Any
+//!   other content type is a raw stream: a `200` with that type. A malformed prelude, or a
+//!   stream that ends (or fails) before its 8 NULs or within the first 64 KiB without them,
+//!   gets the usual `502` (`504` on a timeout); a failure after the head cuts the client's
+//!   connection (the body ends without its last chunk).
+//!
+//! Where it differs from Lambda:
+//!
+//! - `InvokeWithResponseStream` answers with an `application/vnd.amazon.eventstream` of
+//!   `PayloadChunk` events and a final `InvokeComplete` (`ErrorCode`, `ErrorDetails`); the
+//!   emulator sends the raw bytes with the error in trailers, which `curl` and plain HTTP
+//!   clients read. Its path and the function-name rules are those of the emulator's Invoke
+//!   API.
+//! - A stream's pieces are the chunks as hyper decoded them: one per HTTP chunk, or several
+//!   for a big chunk that arrived in parts. `Transfer-Encoding: chunked` is not checked (a
+//!   streaming `/response` with a `Content-Length` body is read the same way).
+//! - The invocation's timeout still applies while streaming. A second `/response` or
+//!   `/error` during a stream gets `403 InvalidStateTransition`.
+//! - An invoker that goes away mid-stream does not stop the function: the emulator reads the
+//!   rest and drops it, so the runtime still gets its `202`.
 //!
 //! # Extensions, Telemetry and shutdown
 //!
