@@ -10,8 +10,8 @@ use hyper::{Method, Request, Response};
 
 use crate::extensions::{ApiError, Registration};
 use crate::http::{Body, header_str, header_value, json_response, read_body, respond};
+use crate::recorder::Recorder;
 use crate::records::Endpoint;
-use crate::server::Recorder;
 use crate::state::Shared;
 use crate::util::{error_body, invoke_error_body, request_id};
 

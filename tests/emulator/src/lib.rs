@@ -313,6 +313,7 @@ mod invoke_api;
 mod lifecycle;
 mod options;
 mod process;
+mod recorder;
 mod records;
 mod runtime;
 mod server;

@@ -427,3 +427,42 @@ fn the_front_door_answers_502_for_a_stream_without_a_usable_prelude() {
     }
     function.join().unwrap();
 }
+
+#[test]
+fn a_stream_holds_its_invocation_until_the_timeout_ends_it() {
+    let emu = Emulator::start(Options::external().timeout(Duration::from_secs(2))).unwrap();
+    let addr = emu.addr();
+    let (id_tx, id_rx) = mpsc::channel::<String>();
+    let (go_on, wait) = mpsc::channel::<()>();
+    let function = thread::spawn(move || {
+        let mut rt = Runtime::connect(addr);
+        let (id, _) = rt.next();
+        rt.begin(&id, "text/plain", "streaming");
+        rt.chunk(b"x");
+        id_tx.send(id.clone()).unwrap();
+        wait.recv().unwrap();
+        (id, rt.end(None))
+    });
+    let mut stream = emu.invoke_stream("{}").unwrap();
+    assert_eq!(stream.next_chunk(WAIT).unwrap().unwrap(), b"x");
+    // Another answer for the invocation while it streams is out of order.
+    let id = id_rx.recv().unwrap();
+    let mut other = Runtime::connect(addr);
+    let body = br#"{"errorType":"Function.Late"}"#;
+    let head = format!(
+        "POST /2018-06-01/runtime/invocation/{id}/error HTTP/1.1\r\nHost: rt\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    other.wire.send(head.as_bytes());
+    other.wire.send(body);
+    assert_eq!(other.answer().0, 403);
+    // The timeout ends the stream; the runtime's late end is refused.
+    let done = stream.finish(WAIT).unwrap();
+    assert_eq!(done.error_type.as_deref(), Some("Sandbox.Timedout"));
+    go_on.send(()).unwrap();
+    let (id, (status, _)) = function.join().unwrap();
+    assert_eq!(status, 400);
+    let record = response_call(&emu, &id).stream.unwrap();
+    assert_eq!(record.end, StreamEnd::Abandoned);
+}

@@ -15,9 +15,10 @@ use super::throttle::Throttle;
 use super::{ERROR_BODY_TRAILER, ERROR_TYPE_TRAILER, Piece, StreamError};
 use crate::http::{Body, header_str, headers_vec, json_response};
 use crate::options::MAX_PAYLOAD;
+use crate::recorder::Recorder;
 use crate::records::{Outcome, RuntimeCall, StreamEnd, StreamRecord};
 use crate::runtime::{PostRejection, check_post};
-use crate::server::{Recorder, accepted, rejection_response};
+use crate::server::{accepted, rejection_response};
 use crate::state::{Phase, Shared};
 use crate::util::{epoch_ms, error_body, invoke_error_body};
 
