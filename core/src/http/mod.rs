@@ -105,6 +105,10 @@
 
 mod build;
 mod context;
+#[cfg(feature = "http")]
+mod convert_http;
+#[cfg(feature = "http-types")]
+mod convert_http_types;
 mod encoding;
 mod error;
 mod handler;
@@ -114,8 +118,16 @@ mod raw;
 mod reply;
 mod request;
 mod response;
+#[cfg(feature = "tower")]
+mod service;
+#[cfg(any(feature = "http", feature = "http-types"))]
+mod target;
 
 pub use context::RequestContext;
+#[cfg(feature = "http")]
+pub use convert_http::{Body, BoxError, HttpBodyError, HttpConversionError, RequestExt};
+#[cfg(feature = "http-types")]
+pub use convert_http_types::HttpTypesError;
 pub use error::{InvalidHttpEvent, Problem};
 pub use handler::{HttpHandler, handler};
 pub use maps::{Headers, Params};
@@ -123,3 +135,7 @@ pub use origin::{HeaderMode, Origin, StagePolicy};
 pub use reply::LambdaHttpResponse;
 pub use request::HttpRequest;
 pub use response::{BodyEncoding, HttpResponse, is_text_content_type, reason_phrase};
+#[cfg(feature = "tower")]
+pub use service::{ServiceHandler, service};
+#[cfg(any(feature = "http", feature = "http-types"))]
+pub use target::{PathParameters, StageVariables};
