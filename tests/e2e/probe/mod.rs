@@ -20,6 +20,9 @@
 //!   cookie `probe=1`); with `"wait_for":PATH` it waits, after the first chunk, until the file
 //!   PATH exists (the test's signal that the first chunk reached it), checking every 10 ms.
 //!
+//! Behind an HTTP front door (an event with `requestContext` and a JSON `body` that has a
+//! `probe` field) the body is the command.
+//!
 //! `PROBE_SETUP=fail` in the environment makes setup fail. The probe installs no logger: the
 //! runtime's own (text lines on stderr, with `[request id]` inside an invocation, at the level of
 //! `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`) is what tests read; the binaries register
@@ -72,7 +75,15 @@ impl<'a, S: Sleep> Runner<'a, (), Value, Value> for Probe<S> {
     }
 
     async fn run(_: &'a (), event: LambdaEvent<'a, Value>) -> anyhow::Result<Value> {
-        let e = &event.event;
+        // Behind an HTTP front door the command is the request's JSON body.
+        let command = event
+            .event
+            .get("requestContext")
+            .and(event.event.get("body"))
+            .and_then(Value::as_str)
+            .and_then(|body| serde_json::from_str::<Value>(body).ok())
+            .filter(|c| c.get("probe").is_some());
+        let e = command.as_ref().unwrap_or(&event.event);
         let num = |k: &str| e.get(k).and_then(Value::as_u64).unwrap_or(0);
         let message = || {
             e.get("message")
