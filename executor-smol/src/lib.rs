@@ -157,6 +157,16 @@ where
     builder().run_fn(f)
 }
 
+/// Runs the `tower::Service` `svc` (an axum `Router` as it is) as an HTTP function (feature
+/// `tower`), with [`lambda_runtime_types::http::service`]: call it from `main`.
+#[cfg(feature = "tower")]
+pub fn run_service<S>(svc: S) -> anyhow::Result<()>
+where
+    lambda_runtime_types::http::ServiceHandler<S>: lambda_runtime_types::http::ServeHttp,
+{
+    builder().run_handler(&lambda_runtime_types::http::service(svc))
+}
+
 /// Runs the function `R` inside an executor that drives async-io (e.g. smol).
 ///
 /// Returns only when the runtime must stop, with the reason as the error.

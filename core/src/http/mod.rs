@@ -136,6 +136,6 @@ pub use reply::LambdaHttpResponse;
 pub use request::HttpRequest;
 pub use response::{BodyEncoding, HttpResponse, is_text_content_type, reason_phrase};
 #[cfg(feature = "tower")]
-pub use service::{ServiceHandler, service};
+pub use service::{ServeHttp, ServiceHandler, service};
 #[cfg(any(feature = "http", feature = "http-types"))]
 pub use target::{PathParameters, StageVariables};

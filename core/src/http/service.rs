@@ -48,6 +48,13 @@ pub fn service<S>(svc: S) -> ServiceHandler<S> {
     }
 }
 
+/// A [`Handler`] of HTTP events (`Handler<(), HttpRequest, LambdaHttpResponse>`), by another
+/// name: what the adapters' `run_service` needs of the [`ServiceHandler`] it makes. Every such
+/// handler is one; implement [`Handler`] instead.
+pub trait ServeHttp: Handler<(), HttpRequest, LambdaHttpResponse> {}
+
+impl<H: Handler<(), HttpRequest, LambdaHttpResponse>> ServeHttp for H {}
+
 /// What [`service`] makes; a [`Handler<(), HttpRequest, LambdaHttpResponse>`].
 pub struct ServiceHandler<S> {
     svc: RefCell<S>,
