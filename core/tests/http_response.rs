@@ -1,5 +1,6 @@
 //! `LambdaHttpResponse`: the JSON each origin gets, parsed back and checked field by field;
 //! the two ways to write an HTTP function, run through the real driver.
+#![cfg(feature = "std")]
 
 use base64::Engine as _;
 use lambda_runtime_types::http::{
