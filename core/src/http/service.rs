@@ -45,6 +45,7 @@ pub fn service<S>(svc: S) -> ServiceHandler<S> {
     ServiceHandler {
         svc: RefCell::new(svc),
         stage_policy: StagePolicy::default(),
+        streaming: false,
     }
 }
 
@@ -59,6 +60,7 @@ impl<H: Handler<(), HttpRequest, LambdaHttpResponse>> ServeHttp for H {}
 pub struct ServiceHandler<S> {
     svc: RefCell<S>,
     stage_policy: StagePolicy,
+    streaming: bool,
 }
 
 impl<S> ServiceHandler<S> {
@@ -67,6 +69,19 @@ impl<S> ServiceHandler<S> {
     #[must_use]
     pub fn stage_policy(mut self, policy: StagePolicy) -> Self {
         self.stage_policy = policy;
+        self
+    }
+
+    /// Streams the responses whose body has no exact size (a body made from a stream, such as
+    /// axum's `Body::from_stream` or `Sse`), as HTTP-integration streams (the status, headers
+    /// and cookies first, then each data frame as it comes; see [`crate::stream`]); the others
+    /// stay buffered, so one app can serve JSON routes and a server-sent-events route. Turn it
+    /// on only for a function Lambda invokes in streaming mode (a Function URL in
+    /// `RESPONSE_STREAM` mode, an API Gateway REST API with `responseTransferMode: STREAM`):
+    /// a buffered invoke shows a streamed response as an empty 200. Off by default.
+    #[must_use]
+    pub fn streaming(mut self, on: bool) -> Self {
+        self.streaming = on;
         self
     }
 
@@ -81,6 +96,7 @@ impl<S> fmt::Debug for ServiceHandler<S> {
         f.debug_struct("ServiceHandler")
             .field("service", &core::any::type_name::<S>())
             .field("stage_policy", &self.stage_policy)
+            .field("streaming", &self.streaming)
             .finish()
     }
 }
@@ -116,6 +132,7 @@ where
             request.set_stage_policy(self.stage_policy);
         }
         let origin = request.origin();
+        let stream = ctx.stream().clone();
         let request = match request.into_http_with(ctx) {
             Ok(request) => request,
             Err(e) => {
@@ -134,7 +151,46 @@ where
             Err(_) => anyhow::bail!(BUSY),
         };
         let response = call.await.map_err(error)?;
+        if self.streaming
+            && http_body::Body::size_hint(response.body())
+                .exact()
+                .is_none()
+        {
+            stream_response(response, &stream).await?;
+            // Streamed: what the handler returns is not sent.
+            return Ok(origin.respond(HttpResponse::new(200)));
+        }
         let response = HttpResponse::from_http(response).await?;
         Ok(origin.respond(response))
     }
+}
+
+/// Sends `response` on `stream`: its status, headers and cookies (each `set-cookie`) as the
+/// HTTP-integration prelude, then each data frame as the body yields it.
+async fn stream_response<B>(
+    response: ::http::Response<B>,
+    stream: &crate::stream::ResponseStream,
+) -> anyhow::Result<()>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    use bytes::Buf as _;
+    let (parts, body) = response.into_parts();
+    let head = HttpResponse::from_http_parts(parts, alloc::vec::Vec::new());
+    let (cookies, headers): (alloc::vec::Vec<_>, alloc::vec::Vec<_>) = head
+        .headers
+        .iter()
+        .partition(|(name, _)| name.eq_ignore_ascii_case("set-cookie"));
+    let cookies: alloc::vec::Vec<&str> = cookies.into_iter().map(|(_, v)| v).collect();
+    stream.http(head.status, &headers, &cookies)?;
+    let mut body = core::pin::pin!(body);
+    while let Some(frame) = core::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(error)?;
+        if let Ok(mut data) = frame.into_data() {
+            let bytes = data.copy_to_bytes(data.remaining());
+            stream.send(bytes.to_vec()).await?;
+        }
+    }
+    Ok(())
 }
