@@ -7,14 +7,16 @@
 //! posts the chunks as they come, and when the handler returns the stream ends — well, if it
 //! returned `Ok` (the return value is then not sent), or with the error in the stream's trailers
 //! (`Lambda-Runtime-Function-Error-Type` and `-Body`) if it failed or panicked; an error before
-//! the first chunk is a normal `/error`. One handler may so answer some requests buffered and
-//! others streamed.
+//! the stream started (before the first chunk, or [`ResponseStream::http`]) is a normal
+//! `/error`. One handler may so answer some requests buffered and others streamed.
 //!
-//! [`ResponseStream::send`] completes once the runtime has taken the chunk, and the runtime takes
-//! the next only when the previous one is written to the Runtime API: a slow reader slows the
-//! handler down, and at most two chunks are held in memory. A stream ends at the invocation's
-//! timeout (the timeout error in its trailers) and past [`MAX_STREAM_BYTES`] (the too-large error
-//! in its trailers); `send` then fails, as it does when the connection broke.
+//! [`ResponseStream::send`] completes once the chunk is queued, which it is once the runtime has
+//! taken the previous one, and the runtime takes a chunk only when the one before it is written
+//! to the Runtime API: a slow reader slows the handler down, and at most two chunks are held in
+//! memory. A stream ends at the invocation's timeout (the timeout error in its trailers) and at a
+//! chunk that would take it past [`MAX_STREAM_BYTES`] (that chunk is not sent; the too-large
+//! error is in the trailers); `send` then fails, as it does when the connection broke or the
+//! invocation is over (a handle kept past its invocation sends nothing).
 //!
 //! Two modes:
 //! - raw: any content type ([`ResponseStream::content_type`], `application/octet-stream` by
@@ -118,6 +120,10 @@ pub(crate) struct Slot {
     pending: Option<Vec<u8>>,
     /// Bytes the runtime took so far.
     taken: u64,
+    /// The most bytes taken ([`MAX_STREAM_BYTES`]; less in tests).
+    limit: u64,
+    /// A chunk would have taken the stream past `limit` (this many bytes): it was dropped.
+    over_limit: Option<u64>,
     /// No more chunks are taken.
     ended: bool,
     /// The trailers to end the stream with (the error trailers of a failed stream).
@@ -137,8 +143,16 @@ pub(crate) struct Slot {
 impl ResponseStream {
     /// A stream whose chunks go to the runtime (the driver's end of it).
     pub(crate) fn attached() -> Self {
+        Self::attached_with_limit(MAX_STREAM_BYTES)
+    }
+
+    /// [`attached`](Self::attached), taking at most `limit` bytes.
+    pub(crate) fn attached_with_limit(limit: u64) -> Self {
         let stream = Self::default();
-        stream.lock().attached = true;
+        let mut slot = stream.lock();
+        slot.attached = true;
+        slot.limit = limit;
+        drop(slot);
         stream
     }
 
@@ -185,7 +199,7 @@ impl ResponseStream {
         let mut chunk = Some(chunk.into()).filter(|c| !c.is_empty());
         poll_fn(|cx| {
             let mut slot = self.lock();
-            if slot.ended {
+            if slot.ended || slot.over_limit.is_some() {
                 return Poll::Ready(Err(StreamError::Ended));
             }
             if !slot.attached {
@@ -233,17 +247,41 @@ impl ResponseStream {
     }
 
     /// The bytes taken so far.
+    #[cfg(test)]
     pub(crate) fn taken(&self) -> u64 {
         self.lock().taken
     }
 
-    /// The next chunk, when there is one (`Some(None)`: the stream was ended).
+    /// Whether the handler started the stream; if not, `cx` is woken when it does (from
+    /// whichever task or thread sends the first chunk).
+    pub(crate) fn poll_started(&self, cx: &mut core::task::Context<'_>) -> bool {
+        let mut slot = self.lock();
+        if !slot.started && !slot.ended {
+            slot.writer = Some(cx.waker().clone());
+        }
+        slot.started
+    }
+
+    /// How many bytes a chunk would have taken the stream to, if one was refused for passing
+    /// the limit.
+    pub(crate) fn over_limit(&self) -> Option<u64> {
+        self.lock().over_limit
+    }
+
+    /// The next chunk, when there is one (`Some(None)`: the stream was ended). A chunk that
+    /// would pass the limit is dropped and recorded ([`over_limit`](Self::over_limit)); the
+    /// stream then waits to be ended.
     pub(crate) fn poll_chunk(&self, cx: &mut core::task::Context<'_>) -> Poll<Option<Vec<u8>>> {
         let mut slot = self.lock();
         if let Some(chunk) = slot.pending.take() {
-            slot.taken = slot.taken.saturating_add(chunk.len() as u64);
+            let after = slot.taken.saturating_add(chunk.len() as u64);
             wake(&mut slot.sender);
-            return Poll::Ready(Some(chunk));
+            if after > slot.limit {
+                slot.over_limit = Some(after);
+            } else {
+                slot.taken = after;
+                return Poll::Ready(Some(chunk));
+            }
         }
         if slot.ended {
             return Poll::Ready(None);
@@ -252,8 +290,9 @@ impl ResponseStream {
         Poll::Pending
     }
 
-    /// No more chunks are taken; a handler waiting in `send` gets [`StreamError::Ended`]. A chunk
-    /// already pending is still written.
+    /// No more chunks are taken; a handler waiting in `send` (or sending later, through a handle
+    /// kept past its invocation) gets [`StreamError::Ended`]. A chunk already pending is still
+    /// written.
     pub(crate) fn end(&self) {
         self.end_with(Vec::new());
     }
@@ -354,6 +393,53 @@ mod tests {
         assert_eq!(stream.poll_chunk(&mut cx), Poll::Ready(None));
         assert_eq!(block_on(stream.send("late")), Err(StreamError::Ended));
         assert_eq!(stream.taken(), 6);
+    }
+
+    #[test]
+    fn a_chunk_past_the_limit_is_dropped_and_ends_the_sending() {
+        let stream = ResponseStream::attached_with_limit(5);
+        let waker = Waker::noop();
+        let mut cx = core::task::Context::from_waker(waker);
+        assert_eq!(block_on(stream.send("abc")), Ok(()));
+        assert_eq!(
+            stream.poll_chunk(&mut cx),
+            Poll::Ready(Some(b"abc".to_vec()))
+        );
+        assert_eq!(block_on(stream.send("def")), Ok(()), "queued");
+        assert!(
+            stream.poll_chunk(&mut cx).is_pending(),
+            "not taken: it passes the limit"
+        );
+        assert_eq!(stream.over_limit(), Some(6));
+        assert_eq!(block_on(stream.send("g")), Err(StreamError::Ended));
+        stream.end_with(b"X: y\r\n".to_vec());
+        assert_eq!(stream.poll_chunk(&mut cx), Poll::Ready(None));
+        assert_eq!(
+            (stream.taken(), stream.trailers()),
+            (3, b"X: y\r\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn the_first_chunk_wakes_whoever_waits_for_the_start() {
+        struct Flag(std::sync::atomic::AtomicBool);
+        impl alloc::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(false.into()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = core::task::Context::from_waker(&waker);
+        let stream = ResponseStream::attached();
+        assert!(!stream.poll_started(&mut cx));
+        let sender = stream.clone();
+        std::thread::spawn(move || block_on(sender.send("from a thread")))
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst), "woken");
+        assert!(stream.poll_started(&mut cx));
     }
 
     #[test]

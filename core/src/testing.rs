@@ -724,11 +724,18 @@ fn chunked_body(bytes: &[u8]) -> Result<Option<ChunkedBody>, &'static str> {
             at = next;
             break;
         }
-        let Some(data) = bytes.get(next..next + size + 2) else {
+        let end = next
+            .checked_add(size)
+            .and_then(|e| e.checked_add(2))
+            .ok_or("bad chunk size")?;
+        let Some(data) = bytes.get(next..end) else {
             return Ok(None);
         };
+        if !data.ends_with(b"\r\n") {
+            return Err("a chunk does not end with CRLF");
+        }
         body.extend_from_slice(&data[..size]);
-        at = next + size + 2;
+        at = end;
     }
     let mut trailers = Vec::new();
     loop {

@@ -152,3 +152,76 @@ fn streamed_and_buffered_responses_from_one_function() {
     assert_eq!(&http.body[at + 8..], b"chunk 0;");
     assert_eq!(posts.len(), 6, "one report per invocation: {posts:?}");
 }
+
+/// Streams its chunks from another thread while the handler awaits that thread's end (woken only
+/// by it), then keeps the stream's handle past the invocation for the next one to try.
+struct FromThread;
+
+static KEPT: std::sync::Mutex<Option<lambda_runtime_types::stream::ResponseStream>> =
+    std::sync::Mutex::new(None);
+
+impl<'a> Runner<'a, (), Value, Value> for FromThread {
+    async fn setup(_: &'a str) -> anyhow::Result<()> {
+        Ok(())
+    }
+    async fn run(_: &'a (), event: LambdaEvent<'a, Value>) -> anyhow::Result<Value> {
+        let stream = event.ctx.stream().clone();
+        if event.event["stale"] == true {
+            // A handle of the last invocation: it sends nothing any more.
+            let old = KEPT
+                .lock()
+                .unwrap()
+                .take()
+                .expect("the first invocation's handle");
+            let sent = lambda_runtime_types::testing::block_on(old.send("stale"));
+            return Ok(json!({"stale_send_failed": sent.is_err()}));
+        }
+        *KEPT.lock().unwrap() = Some(stream.clone());
+        let done = std::sync::Arc::new(std::sync::Mutex::new((false, None::<std::task::Waker>)));
+        let signal = done.clone();
+        std::thread::spawn(move || {
+            for n in 0..3 {
+                lambda_runtime_types::testing::block_on(stream.send(format!("t{n};"))).unwrap();
+            }
+            let mut d = signal.lock().unwrap();
+            d.0 = true;
+            if let Some(w) = d.1.take() {
+                w.wake();
+            }
+        });
+        std::future::poll_fn(|cx| {
+            let mut d = done.lock().unwrap();
+            if d.0 {
+                return std::task::Poll::Ready(());
+            }
+            d.1 = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        })
+        .await;
+        Ok(Value::Null)
+    }
+}
+
+#[test]
+fn chunks_sent_from_another_thread_are_streamed_and_a_kept_handle_sends_nothing_later() {
+    let api = FakeRuntimeApi::new();
+    api.push("threaded", br#"{}"#.to_vec());
+    api.push("later", br#"{"stale":true}"#.to_vec());
+    // Real time: the chunks come from another thread, which virtual time does not wait for.
+    let exec = MemoryExecutor::new(api.clone());
+    let config = Config::for_endpoint(api.endpoint());
+    let mut driver = std::pin::pin!(driver::run::<_, (), Value, FromThread, Value>(
+        &exec, config
+    ));
+    lambda_runtime_types::testing::block_on(std::future::poll_fn(|cx| {
+        if driver.as_mut().poll(cx).is_ready() || api.idle(cx.waker()) {
+            return std::task::Poll::Ready(());
+        }
+        std::task::Poll::Pending
+    }));
+    let posts = api.posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[0].streamed);
+    assert_eq!(posts[0].body, b"t0;t1;t2;");
+    assert_eq!(posts[1].body, br#"{"stale_send_failed":true}"#);
+}

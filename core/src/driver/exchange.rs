@@ -278,6 +278,9 @@ async fn stream_and_read<E: Executor>(
         content_type: wire::ContentType::new(&content_type)
             .unwrap_or(wire::ContentType::OCTET_STREAM),
     };
+    // A fresh connection, closed after the answer, as Lambda's streaming docs ask: a kept-alive
+    // one the server closed meanwhile would fail after the head, with nothing to retry.
+    *conn = None;
     let c = write_request(exec, endpoint, conn, head, &request, &[]).await?;
     while let Some(chunk) = core::future::poll_fn(|cx| stream.poll_chunk(cx)).await {
         let mut size = [0u8; 18];
@@ -299,10 +302,8 @@ async fn stream_and_read<E: Executor>(
     head.extend_from_slice(&stream.trailers());
     head.extend_from_slice(wire::TRAILERS_END);
     c.write_all(head).await.map_err(io_error)?;
-    let (body_len, reusable) = read_response(c, buf, index, event, last_head, false).await?;
-    if !reusable {
-        *conn = None;
-    }
+    let (body_len, _) = read_response(c, buf, index, event, last_head, false).await?;
+    *conn = None;
     Ok(body_len)
 }
 

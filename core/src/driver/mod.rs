@@ -507,6 +507,8 @@ where
                 );
                 // Its buffered lines stay until the next invocation on the lane: a response
                 // refused as too large still makes this one fail.
+                #[cfg(feature = "std")]
+                self.lanes[lane].stream.abandon();
                 self.start_exchange(lane, Outgoing::Response(ids.0, ids.1, bytes));
             }
             Action::PostError {
@@ -524,6 +526,8 @@ where
                     invocation.invocation_id.clone(),
                 );
                 self.end_invocation(lane, true);
+                #[cfg(feature = "std")]
+                self.lanes[lane].stream.abandon();
                 self.start_exchange(lane, Outgoing::Error(ids.0, ids.1, d));
             }
             #[cfg(feature = "std")]
@@ -650,6 +654,8 @@ where
             log::debug!(requestId = invocation.request_id.as_str(); "reported by the watchdog");
             self.end_invocation(lane, true);
             let l = &mut self.lanes[lane];
+            #[cfg(feature = "std")]
+            l.stream.abandon();
             if let Outbox::Response(bytes) = core::mem::take(&mut l.outbox) {
                 l.spare_response = bytes;
             }

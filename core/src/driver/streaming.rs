@@ -13,7 +13,7 @@ use super::exchange::{Exchanged, LaneIo, stream_exchange};
 use super::{Done, Executor, Handled};
 use crate::diagnostic::Diagnostic;
 use crate::id::RequestId;
-use crate::lifecycle::{Invocation, MAX_STREAM_BYTES};
+use crate::lifecycle::Invocation;
 use crate::stream::ResponseStream;
 use crate::wire::{Endpoint, error_trailers};
 
@@ -46,7 +46,9 @@ impl<C> Default for LaneStream<'_, C> {
 
 impl<'a, C> LaneStream<'a, C> {
     /// A fresh stream for invocation `id`, attached to this lane; the handle for its context.
+    /// The last invocation's stream is ended first: a handle kept past it sends nothing.
     pub(super) fn attach(&mut self, id: &RequestId) -> ResponseStream {
+        self.stream.end();
         *self = Self::default();
         self.stream = ResponseStream::attached();
         self.id = Some(id.clone());
@@ -55,7 +57,7 @@ impl<'a, C> LaneStream<'a, C> {
 
     /// Whether there is nothing to poll.
     pub(super) fn is_idle(&self) -> bool {
-        self.writer.is_none() && self.held.is_none() && (self.started || !self.stream.is_started())
+        self.writer.is_none() && self.held.is_none() && self.started
     }
 
     /// The handler finished with `done`: if it sent a chunk that was not reported yet, the
@@ -79,10 +81,20 @@ impl<'a, C> LaneStream<'a, C> {
         }
     }
 
+    /// The invocation no longer belongs to the lane (reported, buffered or by the watchdog):
+    /// its stream is ended, so that a handle kept past it gets an error, and a result held back
+    /// for it is dropped.
+    pub(super) fn abandon(&mut self) {
+        self.stream.end();
+        self.held = None;
+        self.started = true;
+    }
+
     /// What the stream has to say: its start, a held handler result, the limit passed, or its
     /// exchange finished.
     pub(super) fn poll(&mut self, cx: &mut TaskContext<'_>) -> Poll<Done<C>> {
-        if !self.started && self.stream.is_started() {
+        // Registers `cx` for the first chunk, which may come from another task or thread.
+        if !self.started && self.stream.poll_started(cx) {
             return Poll::Ready(self.report_start());
         }
         if let Some(handled) = self.held.take() {
@@ -95,10 +107,9 @@ impl<'a, C> LaneStream<'a, C> {
             self.writer = None;
             return Poll::Ready(Done::Exchanged(exchanged));
         }
-        let taken = self.stream.taken();
-        if taken > MAX_STREAM_BYTES && !self.over_limit {
+        if let Some(len) = self.stream.over_limit().filter(|_| !self.over_limit) {
             self.over_limit = true;
-            return Poll::Ready(Done::StreamOverLimit(taken));
+            return Poll::Ready(Done::StreamOverLimit(len));
         }
         Poll::Pending
     }
@@ -128,10 +139,65 @@ impl<'a, C> LaneStream<'a, C> {
     }
 }
 
-/// The error trailers for `d`: its type, and its JSON body base64-encoded.
+/// The most bytes of error message, and of stack trace, a stream's error trailers carry: HTTP
+/// servers bound the trailer section (Go's, which Lambda's Runtime API is written in, to its
+/// read buffer, commonly 4 KiB), so the error body stays under 3 KiB once base64-encoded.
+const MAX_TRAILER_TEXT: usize = 768;
+
+/// The error trailers for `d`: its type, and its JSON body (message and stack trace cut to
+/// [`MAX_TRAILER_TEXT`] bytes each) base64-encoded.
 fn trailers_for(d: &Diagnostic) -> Vec<u8> {
-    let body = base64::engine::general_purpose::STANDARD.encode(d.to_json());
+    let mut short = Diagnostic::new(
+        d.error_type.clone(),
+        cut(&d.error_message, MAX_TRAILER_TEXT),
+    );
+    let mut room = MAX_TRAILER_TEXT;
+    for line in &d.stack_trace {
+        let line = cut(line, room);
+        if line.is_empty() {
+            break;
+        }
+        room -= line.len();
+        short.stack_trace.push(line.into());
+    }
+    let body = base64::engine::general_purpose::STANDARD.encode(short.to_json());
     let mut out = Vec::new();
     error_trailers(&d.error_type(), &body, |b| out.extend_from_slice(b));
     out
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_trailers_stay_small_whatever_the_error() {
+        let mut d = Diagnostic::new("Function.Broke", "é".repeat(10_000));
+        d.stack_trace = (0..1_000)
+            .map(|n| std::format!("caused by: frame {n}"))
+            .collect();
+        let trailers = trailers_for(&d);
+        assert!(trailers.len() < 3 * 1024, "{} bytes", trailers.len());
+        let text = core::str::from_utf8(&trailers).unwrap();
+        assert!(text.starts_with("Lambda-Runtime-Function-Error-Type: Function.Broke\r\n"));
+        let body = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Lambda-Runtime-Function-Error-Body: "))
+            .unwrap();
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert!(v["errorMessage"].as_str().unwrap().starts_with("éé"));
+        assert!(!v["stackTrace"].as_array().unwrap().is_empty());
+    }
 }
