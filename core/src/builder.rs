@@ -140,7 +140,7 @@ impl<E: Executor> Builder<E> {
     /// (`logger::LambdaLayer`, the same lines for `tracing` events) unless one is set already;
     /// `false` sets neither.
     ///
-    /// `false` still links the logger's code; to leave it out of the binary (about 69 KB
+    /// `false` still links the logger's code; to leave it out of the binary (about 80 KB
     /// stripped), turn off the `logger` feature (the adapters' default feature), and this
     /// setting has no effect.
     #[must_use]
