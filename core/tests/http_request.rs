@@ -1,5 +1,6 @@
 //! `HttpRequest` from real events of every origin (fixtures in `fixtures/http/`, see its
 //! README), and the faults of `lambda_http` shown not to happen.
+#![cfg(feature = "alloc")]
 
 use lambda_runtime_types::http::{HeaderMode, HttpRequest, Origin, Problem, StagePolicy};
 use serde_json::json;

@@ -1,6 +1,7 @@
 //! Nothing that arrives can panic the HTTP model: malformed events are errors that name the
 //! key and quote nothing; mutated fixtures (cut, bytes flipped, values of other types) never
 //! panic, and what still parses still serialises.
+#![cfg(feature = "alloc")]
 
 use lambda_runtime_types::Diagnostic;
 use lambda_runtime_types::http::{HttpRequest, HttpResponse};
