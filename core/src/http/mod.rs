@@ -17,6 +17,7 @@
 //! use lambda_runtime_types::http::{self, HttpRequest, HttpResponse, StagePolicy};
 //! use lambda_runtime_types::Context;
 //!
+//! # #[cfg(feature = "std")]
 //! # async fn example<E: lambda_runtime_types::driver::Executor>(exec: E) -> anyhow::Result<()> {
 //! let app = http::handler(async |req: HttpRequest, _ctx: Context| {
 //!     let name = req.query().get("name").unwrap_or("world");
