@@ -134,6 +134,10 @@ impl Diagnostic {
                 "the event's body was cut off before it was complete; the handler was not called"
                     .into()
             }
+            ErrorCause::EventMalformed { header } => format!(
+                "the event's head has {header} twice, with different values; the handler was \
+                 not called"
+            ),
             ErrorCause::EventTooLarge { len } => format!(
                 "the event is over {} bytes ({len} read); at most {MAX_PAYLOAD_BYTES} are \
                  accepted",

@@ -30,6 +30,9 @@ impl ErrorType {
     pub const EVENT_TOO_LARGE: &'static str = "Runtime.EventTooLarge";
     /// `Runtime.TruncatedEvent`: the event's body was cut off on its way in.
     pub const TRUNCATED_EVENT: &'static str = "Runtime.TruncatedEvent";
+    /// `Runtime.MalformedEvent`: the event's head had a `Lambda-Runtime-*` field twice, with
+    /// different values.
+    pub const MALFORMED_EVENT: &'static str = "Runtime.MalformedEvent";
     /// `Runtime.HandlerTimeout`: the handler did not finish before the deadline minus the margin.
     pub const TIMEOUT: &'static str = "Runtime.HandlerTimeout";
     /// `Runtime.ResponseTooLarge`: the response is larger than a buffered response may be.

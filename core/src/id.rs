@@ -133,6 +133,9 @@ pub enum RemoteError {
     UnexpectedStatus(u16),
     /// The event on `/next` is larger than [`crate::lifecycle::MAX_PAYLOAD_BYTES`].
     EventTooLarge,
+    /// A `/next` response with this `Lambda-Runtime-*` field twice, with different values
+    /// ([`crate::wire::header::conflicting`]).
+    ConflictingHeader(&'static str),
 }
 
 impl fmt::Display for RemoteError {
@@ -144,6 +147,7 @@ impl fmt::Display for RemoteError {
             Self::InvalidTraceId => f.write_str("invalid trace id header"),
             Self::UnexpectedStatus(s) => write!(f, "unexpected status {s}"),
             Self::EventTooLarge => f.write_str("event payload too large"),
+            Self::ConflictingHeader(name) => write!(f, "conflicting {name} header fields"),
         }
     }
 }

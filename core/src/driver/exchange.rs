@@ -1,9 +1,14 @@
 //! One request/response exchange with the Runtime API on a lane's keep-alive connection.
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
 
 use super::{Connection, Executor, Outbox};
 use crate::diagnostic::Diagnostic;
@@ -17,9 +22,54 @@ const COALESCE_BYTES: usize = 16 * 1024;
 /// How much the read buffer grows by when it is full.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// What a lane's exchange and the driver share about the answer being read: the exchange says
+/// when its first bytes arrived (the driver tells the machine, which times the rest), the driver
+/// says when to give up on it ([`Action::AbandonRequest`](crate::lifecycle::Action)).
+#[derive(Debug, Default)]
+pub(super) struct AnswerSignal {
+    /// The answer's first bytes arrived and the driver has not yet taken note.
+    started: Cell<bool>,
+    /// The driver took note of the first bytes already.
+    noted: Cell<bool>,
+    /// The machine asked to abandon the answer.
+    abandon: Cell<bool>,
+}
+
+impl AnswerSignal {
+    /// A new request: nothing arrived, nothing to abandon.
+    fn reset(&self) {
+        self.started.set(false);
+        self.noted.set(false);
+        self.abandon.set(false);
+    }
+
+    fn arrived(&self) {
+        if !self.noted.get() {
+            self.started.set(true);
+        }
+    }
+
+    /// Whether the answer's first bytes arrived since the last call (true once per request).
+    pub(super) fn take_started(&self) -> bool {
+        let started = self.started.replace(false);
+        if started {
+            self.noted.set(true);
+        }
+        started
+    }
+
+    /// Makes the exchange stop reading at its next poll, with [`ExchangeError::Stalled`].
+    pub(super) fn abandon(&self) {
+        self.abandon.set(true);
+    }
+}
+
 /// A lane's connection and reusable buffers.
 pub(super) struct LaneIo<C> {
     conn: Option<C>,
+    /// Shared with the driver's lane, if the driver times answers (the Runtime API lanes do,
+    /// the extension driver does not).
+    pub(super) answer: Option<Rc<AnswerSignal>>,
     /// The read buffer; it keeps its length (never zero-filled again) and starts with the last
     /// response's head, `head_len` bytes.
     buf: Vec<u8>,
@@ -44,6 +94,7 @@ impl<C> Default for LaneIo<C> {
     fn default() -> Self {
         Self {
             conn: None,
+            answer: None,
             buf: Vec::new(),
             head_len: 0,
             index: None,
@@ -84,6 +135,8 @@ pub(super) enum ExchangeError {
     Closed,
     /// The response head arrived, its body did not.
     Truncated(String),
+    /// The answer stalled and the machine had it abandoned.
+    Stalled,
 }
 
 impl fmt::Display for ExchangeError {
@@ -93,6 +146,7 @@ impl fmt::Display for ExchangeError {
             Self::Wire(e) => write!(f, "malformed response: {e}"),
             Self::Closed => f.write_str("connection closed before a complete response"),
             Self::Truncated(e) => write!(f, "the body did not arrive: {e}"),
+            Self::Stalled => f.write_str("the answer stalled and was abandoned"),
         }
     }
 }
@@ -174,6 +228,7 @@ pub(super) async fn send_and_read<E: Executor>(
 ) -> Result<u64, ExchangeError> {
     let LaneIo {
         conn,
+        answer,
         buf,
         head_len: last_head,
         index,
@@ -182,9 +237,13 @@ pub(super) async fn send_and_read<E: Executor>(
     } = io;
     *last_head = 0;
     *index = None;
+    let answer = answer.as_deref();
+    if let Some(a) = answer {
+        a.reset();
+    }
     let result = async {
         let c = write_request(exec, endpoint, conn, head, request, body).await?;
-        read_response(c, buf, index, event, last_head, collect).await
+        read_response(c, buf, index, event, last_head, collect, answer).await
     }
     .await;
     match result {
@@ -202,6 +261,7 @@ pub(super) async fn send_and_read<E: Executor>(
 
 /// Reads a response: its head into `buf` (indexed, its length in `last_head`), its body into
 /// `event` if `collect`. Returns the body's length and whether the connection may be reused.
+/// With `answer`, its first bytes are signalled and reading stops when it is abandoned.
 async fn read_response<C: Connection>(
     c: &mut C,
     buf: &mut Vec<u8>,
@@ -209,10 +269,11 @@ async fn read_response<C: Connection>(
     event: &mut Vec<u8>,
     last_head: &mut usize,
     collect: bool,
+    answer: Option<&AnswerSignal>,
 ) -> Result<(u64, bool), ExchangeError> {
-    let (head_len, filled, framing, keep_alive) = read_head(c, buf, index).await?;
+    let (head_len, filled, framing, keep_alive) = read_head(c, buf, index, answer).await?;
     *last_head = head_len;
-    let read = read_body(c, buf, event, head_len, filled, framing, collect).await;
+    let read = read_body(c, buf, event, head_len, filled, framing, collect, answer).await;
     match read {
         Ok((body_len, reusable)) => Ok((body_len, reusable && keep_alive)),
         Err(e) => Err(ExchangeError::Truncated(e.to_string())),
@@ -268,6 +329,7 @@ async fn stream_and_read<E: Executor>(
         index,
         event,
         head,
+        ..
     } = io;
     *last_head = 0;
     *index = None;
@@ -302,7 +364,8 @@ async fn stream_and_read<E: Executor>(
     head.extend_from_slice(&stream.trailers());
     head.extend_from_slice(wire::TRAILERS_END);
     c.write_all(head).await.map_err(io_error)?;
-    let (body_len, _) = read_response(c, buf, index, event, last_head, false).await?;
+    // Not timed: the machine times the stream by the invocation's deadline.
+    let (body_len, _) = read_response(c, buf, index, event, last_head, false, None).await?;
     *conn = None;
     Ok(body_len)
 }
@@ -383,6 +446,7 @@ async fn read_head<C: Connection>(
     c: &mut C,
     buf: &mut Vec<u8>,
     index: &mut Option<wire::HeadIndex>,
+    answer: Option<&AnswerSignal>,
 ) -> Result<(usize, usize, Framing, bool), ExchangeError> {
     let mut filled = 0;
     loop {
@@ -407,18 +471,41 @@ async fn read_head<C: Connection>(
         if filled == buf.len() {
             buf.resize(filled + READ_CHUNK, 0);
         }
-        let n = c.read(&mut buf[filled..]).await.map_err(io_error)?;
+        let n = read_some(c, &mut buf[filled..], answer).await?;
         if n == 0 {
             return Err(ExchangeError::Closed);
         }
+        if let Some(a) = answer {
+            a.arrived();
+        }
         filled += n;
     }
+}
+
+/// One read, or [`ExchangeError::Stalled`] once `answer` is abandoned.
+async fn read_some<C: Connection>(
+    c: &mut C,
+    buf: &mut [u8],
+    answer: Option<&AnswerSignal>,
+) -> Result<usize, ExchangeError> {
+    let Some(answer) = answer else {
+        return c.read(buf).await.map_err(io_error);
+    };
+    let mut read = pin!(c.read(buf));
+    poll_fn(|cx| {
+        if answer.abandon.get() {
+            return Poll::Ready(Err(ExchangeError::Stalled));
+        }
+        read.as_mut().poll(cx).map(|r| r.map_err(io_error))
+    })
+    .await
 }
 
 /// Reads the body that follows the head in `buf[..filled]`: into `event` if `collect` (at most
 /// `MAX_PAYLOAD_BYTES + 1` bytes), discarded otherwise (`event` is then left as it is: keeping
 /// its length spares zero-filling it again for the next event of that size). Returns its length
 /// and whether the connection can carry another request (all of the body read, nothing after it).
+#[allow(clippy::too_many_arguments)] // The lane's parts, borrowed apart.
 async fn read_body<C: Connection>(
     c: &mut C,
     buf: &mut Vec<u8>,
@@ -427,6 +514,7 @@ async fn read_body<C: Connection>(
     mut filled: usize,
     framing: Framing,
     collect: bool,
+    answer: Option<&AnswerSignal>,
 ) -> Result<(u64, bool), ExchangeError> {
     let cap = MAX_PAYLOAD_BYTES + 1;
     let read_past = filled - head_len;
@@ -445,7 +533,7 @@ async fn read_body<C: Connection>(
             event[..already].copy_from_slice(&buf[head_len..head_len + already]);
             let mut got = already;
             while got < len_usize {
-                let n = c.read(&mut event[got..]).await.map_err(io_error)?;
+                let n = read_some(c, &mut event[got..], answer).await?;
                 if n == 0 {
                     return Err(ExchangeError::Closed);
                 }
@@ -484,7 +572,7 @@ async fn read_body<C: Connection>(
                     if filled == buf.len() {
                         buf.resize(filled + READ_CHUNK, 0);
                     }
-                    let n = c.read(&mut buf[filled..]).await.map_err(io_error)?;
+                    let n = read_some(c, &mut buf[filled..], answer).await?;
                     if n == 0 {
                         decoder.eof().map_err(ExchangeError::Wire)?;
                         return Ok((total, false));

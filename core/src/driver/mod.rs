@@ -32,6 +32,7 @@ pub use extension::{Extension, ExtensionDriver, NoSteps, Stopped};
 pub use extension_env::{executable_name, run_extension};
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
@@ -57,7 +58,7 @@ use crate::lifecycle::{
 use crate::runner::{Handler, LambdaEvent, Runner, RunnerHandler};
 use crate::time::EpochMillis;
 use crate::wire::Endpoint;
-use exchange::{ExchangeError, Exchanged, LaneIo, Outgoing, exchange};
+use exchange::{AnswerSignal, ExchangeError, Exchanged, LaneIo, Outgoing, exchange};
 use invoke::Handled;
 
 /// The most concurrent invocations the driver runs (`AWS_LAMBDA_MAX_CONCURRENCY` is clamped).
@@ -244,6 +245,8 @@ struct Lane<'a, C> {
     io: Option<Box<LaneIo<C>>>,
     /// What runs on the lane: an exchange or the handler.
     task: Option<Task<'a, C>>,
+    /// Shared with the lane's exchanges: when their answers start, when to abandon them.
+    answer: Rc<AnswerSignal>,
     /// What the lane's next post sends.
     outbox: Outbox,
     /// The last posted response's buffer, reused for the next response.
@@ -261,6 +264,7 @@ impl<C> Default for Lane<'_, C> {
         Self {
             io: Some(Box::default()),
             task: None,
+            answer: Rc::default(),
             outbox: Outbox::Empty,
             spare_response: Vec::new(),
             #[cfg(feature = "std")]
@@ -293,6 +297,8 @@ enum Task<'a, C> {
 enum Done<C> {
     Exchanged(Exchanged<C>),
     Handled(Handled),
+    /// The first bytes of the answer to the lane's exchange arrived, not all of it.
+    AnswerStarted,
     /// The handler sent its first chunk.
     #[cfg(feature = "std")]
     StreamStarted(RequestId),
@@ -323,6 +329,9 @@ enum Fact {
         lane: usize,
     },
     TransportFailed {
+        lane: usize,
+    },
+    AnswerStarted {
         lane: usize,
     },
     HandlerDone {
@@ -415,6 +424,9 @@ where
                     let done = l.stream.hold_back(done);
                     return Poll::Ready(Some((lane, done)));
                 }
+                if matches!(l.task, Some(Task::Exchange(_))) && l.answer.take_started() {
+                    return Poll::Ready(Some((lane, Done::AnswerStarted)));
+                }
                 #[cfg(feature = "std")]
                 if let Poll::Ready(done) = l.stream.poll(cx) {
                     return Poll::Ready(Some((lane, done)));
@@ -456,6 +468,7 @@ where
                 None => machine.handle_transport_error(now, lane),
             },
             Fact::TransportFailed { lane } => machine.handle_transport_error(now, lane),
+            Fact::AnswerStarted { lane } => machine.handle_answer_started(now, lane),
             Fact::HandlerDone { lane, id, outcome } => {
                 machine.handle_handler_done(now, lane, &id, outcome)
             }
@@ -560,6 +573,7 @@ where
             Action::StreamResponse { .. } | Action::EndStream { .. } => {
                 log::error!("driver bug: {} without std", action.name());
             }
+            Action::AbandonRequest { lane } => self.lanes[lane].answer.abandon(),
             Action::RegisterExtension => {
                 // Settled before the first `/next`, as Lambda requires.
                 #[cfg(feature = "std")]
@@ -685,7 +699,10 @@ where
         if let Some(Task::Handler(timed_out)) = l.task.take() {
             drop(timed_out);
         }
-        let io = l.io.take().unwrap_or_default();
+        let mut io = l.io.take().unwrap_or_default();
+        if io.answer.is_none() {
+            io.answer = Some(l.answer.clone());
+        }
         let exchange = exchange(exec, &config.runtime_api, io, outgoing);
         l.task = Some(Task::Exchange(Box::pin(exchange)));
     }
@@ -716,6 +733,7 @@ where
                     }
                 }
             }
+            Done::AnswerStarted => Fact::AnswerStarted { lane },
             #[cfg(feature = "std")]
             Done::StreamStarted(id) => Fact::StreamStarted { lane, id },
             #[cfg(feature = "std")]

@@ -23,9 +23,15 @@ pub struct Invocation {
 impl Invocation {
     /// Reads the invocation headers of a `/next` response.
     ///
-    /// Only a missing or invalid request id is an error; a malformed deadline, trace id or
-    /// invocation id is dropped (and logged) so that the invocation still runs.
+    /// Only a missing, invalid or ambiguous request id is an error (two
+    /// `Lambda-Runtime-Aws-Request-Id` fields with different values are
+    /// [`RemoteError::ConflictingHeader`]: the answer could go to either invocation); a malformed
+    /// deadline, trace id or invocation id is dropped (and logged) so that the invocation still
+    /// runs. Other conflicting fields are for the caller to find ([`header::conflicting`]).
     pub fn from_head(head: &ResponseHead<'_>) -> Result<Self, RemoteError> {
+        if header::conflicting(head) == Some(header::REQUEST_ID) {
+            return Err(RemoteError::ConflictingHeader(header::REQUEST_ID));
+        }
         let request_id = match head.header(header::REQUEST_ID) {
             None => return Err(RemoteError::MissingRequestId),
             Some(v) => RequestId::parse(v)?,

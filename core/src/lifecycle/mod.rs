@@ -10,7 +10,8 @@
 //!    [`Lifecycle::handle_handler_done`]).
 //! 2. Wait until the first of: a Runtime API response (→ [`Lifecycle::handle_response`]; a head
 //!    whose body did not arrive → [`Lifecycle::handle_truncated_response`]), a transport failure
-//!    (→ [`Lifecycle::handle_transport_error`]), a handler finishing
+//!    (→ [`Lifecycle::handle_transport_error`]; the first bytes of an answer that is not yet
+//!    whole → [`Lifecycle::handle_answer_started`], optional), a handler finishing
 //!    (→ [`Lifecycle::handle_handler_done`]), setup finishing (→ [`Lifecycle::handle_setup`]), or
 //!    the `until` of the last `Wait` (→ [`Lifecycle::handle_timeout`]).
 //! 3. Go back to 1, until `poll()` returns [`Action::Exit`].
@@ -45,6 +46,31 @@ pub const MAX_STREAM_BYTES: u64 = 200 << 20;
 /// A deadline further ahead than this is treated as absurd and no timeout is armed
 /// (Lambda's longest timeout is 15 minutes).
 pub const MAX_DEADLINE_AHEAD_MS: u64 = 60 * 60 * 1000;
+
+/// How long the rest of an answer may take once its first bytes arrived, in milliseconds: a
+/// Runtime API answer (head and body) still incomplete this long after its first byte stalled, and
+/// is abandoned ([`Action::AbandonRequest`]).
+///
+/// The wait for the first byte is not bounded: `/next` legitimately waits for an event for as
+/// long as the environment lives (frozen meanwhile), and Lambda Managed Instances answer a
+/// `/response` only once its body was forwarded. Once an answer starts, though, nothing on the
+/// other side waits: the Runtime API is a local HTTP server (a link-local address on Lambda,
+/// loopback under an emulator) writing an answer it holds whole, at most [`MAX_PAYLOAD_BYTES`]
+/// of body after at most [`MAX_HEAD_BYTES`](crate::wire::MAX_HEAD_BYTES) of head, which takes
+/// milliseconds even on a throttled CPU. 5 s leaves three orders of magnitude of room and ends a
+/// stalled head or a body dribbling one byte per second in 5 s:
+///
+/// - a `/next` whose head stalled is a transport failure: logged, asked again after
+///   [`backoff_ms`]; [`MAX_ATTEMPTS`] stalls in a row exit with [`ExitReason::Unreachable`], at
+///   most 8 × 5 s plus 3.15 s of backoff (43.15 s) after the first;
+/// - a `/next` whose head arrived (with a valid request id) but whose body stalled is reported
+///   as [`ErrorCause::EventTruncated`], so that the invocation is not lost, and the next event is
+///   asked for;
+/// - a post whose answer stalled is posted again, as after a transport failure.
+///
+/// (A head that grows instead of stalling ends sooner: at
+/// [`MAX_HEAD_BYTES`](crate::wire::MAX_HEAD_BYTES) it is malformed, a transport failure.)
+pub const ANSWER_TIMEOUT_MS: u64 = 5_000;
 
 /// How many times in a row one request may fail at the transport level before the machine
 /// gives up and exits ([`ExitReason::Unreachable`]).
@@ -203,11 +229,14 @@ pub enum InputKind {
     StreamStarted,
     /// [`Lifecycle::handle_stream_over_limit`]: the stream passed [`MAX_STREAM_BYTES`].
     StreamOverLimit,
+    /// [`Lifecycle::handle_answer_started`]: the first bytes of the answer to the request in
+    /// flight arrived, not all of it.
+    AnswerStarted,
 }
 
 impl InputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 11] = [
+    pub const ALL: [InputKind; 12] = [
         Self::SetupDone,
         Self::SetupFailed,
         Self::Response,
@@ -219,6 +248,7 @@ impl InputKind {
         Self::ExtensionSettled,
         Self::StreamStarted,
         Self::StreamOverLimit,
+        Self::AnswerStarted,
     ];
 }
 
@@ -260,12 +290,12 @@ pub const TRANSITIONS: &[Transition] = &[
     t(P::Init, I::SetupFailed, P::InitReport, "setup returned Err (lane 0): post /runtime/init/error"),
     t(P::Init, I::SetupFailed, P::Exit, "setup returned Err (other lanes)"),
     t(P::Poll, I::Response, P::Run, "/next delivered an event with a valid request id: run the handler"),
-    t(P::Poll, I::Response, P::Report, "/next delivered an oversized or truncated event: post its error"),
-    t(P::Poll, I::Response, P::Poll, "/next delivered no valid request id: fetch again; refused: back off"),
+    t(P::Poll, I::Response, P::Report, "/next delivered an oversized, truncated or malformed event: post its error"),
+    t(P::Poll, I::Response, P::Poll, "/next delivered no valid (or an ambiguous) request id: fetch again; refused: back off"),
     t(P::Poll, I::Response, P::Exit, "/next answered a server error, or was refused MAX_ATTEMPTS times in a row"),
     t(P::Poll, I::TransportFailed, P::Poll, "connection failed: retry after a backoff"),
     t(P::Poll, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Poll, I::TimerFired, P::Poll, "backoff over: fetch again"),
+    t(P::Poll, I::TimerFired, P::Poll, "backoff over: fetch again; or the answer stalled: abandon it"),
     t(P::Run, I::HandlerDone, P::Report, "handler finished, not watched: post its response or error"),
     t(P::Run, I::StreamStarted, P::Stream, "the handler's first chunk, not watched: stream the response while it runs"),
     t(P::Run, I::StreamStarted, P::Claim, "the handler's first chunk, watched: claim the invocation first"),
@@ -282,7 +312,7 @@ pub const TRANSITIONS: &[Transition] = &[
     t(P::Report, I::Response, P::Exit, "server error"),
     t(P::Report, I::TransportFailed, P::Report, "connection failed: post again after a backoff"),
     t(P::Report, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Report, I::TimerFired, P::Report, "backoff over: post again"),
+    t(P::Report, I::TimerFired, P::Report, "backoff over: post again; or the answer stalled: abandon it"),
     t(P::Stream, I::HandlerDone, P::Stream, "the handler finished: end the stream (its error in the trailers if it failed)"),
     t(P::Stream, I::TimerFired, P::Stream, "deadline minus margin passed: end the stream with the timeout in its trailers, drop the handler"),
     t(P::Stream, I::StreamOverLimit, P::Stream, "past MAX_STREAM_BYTES: end the stream with the too-large error in its trailers, drop the handler"),
@@ -294,11 +324,15 @@ pub const TRANSITIONS: &[Transition] = &[
     t(P::Timeout, I::HandlerDone, P::Timeout, "a late handler result: dropped, never posted"),
     t(P::Timeout, I::TransportFailed, P::Timeout, "connection failed: post again after a backoff"),
     t(P::Timeout, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::Timeout, I::TimerFired, P::Timeout, "backoff over: post again"),
+    t(P::Timeout, I::TimerFired, P::Timeout, "backoff over: post again; or the answer stalled: abandon it"),
     t(P::InitReport, I::Response, P::Exit, "any answer: exit (setup failed; a server error says so)"),
     t(P::InitReport, I::TransportFailed, P::InitReport, "connection failed: post again after a backoff"),
     t(P::InitReport, I::TransportFailed, P::Exit, "connection failed MAX_ATTEMPTS times in a row"),
-    t(P::InitReport, I::TimerFired, P::InitReport, "backoff over: post again"),
+    t(P::InitReport, I::TimerFired, P::InitReport, "backoff over: post again; or the answer stalled: abandon it"),
+    t(P::Poll, I::AnswerStarted, P::Poll, "the answer to /next started: the rest is due within ANSWER_TIMEOUT_MS"),
+    t(P::Report, I::AnswerStarted, P::Report, "the answer to the post started: the rest is due within ANSWER_TIMEOUT_MS"),
+    t(P::Timeout, I::AnswerStarted, P::Timeout, "the answer to the timeout's post started: the rest is due within ANSWER_TIMEOUT_MS"),
+    t(P::InitReport, I::AnswerStarted, P::InitReport, "the answer to /runtime/init/error started: the rest is due within ANSWER_TIMEOUT_MS"),
 ];
 
 /// Whether `TRANSITIONS` has a row for (`from`, `input`).
@@ -458,6 +492,12 @@ pub enum ErrorCause {
     /// The `/next` response's head arrived but its body did not (the connection broke or the
     /// body was malformed); the handler was not called.
     EventTruncated,
+    /// The `/next` response's head had this `Lambda-Runtime-*` field twice with different
+    /// values (its request id was unambiguous); the handler was not called.
+    EventMalformed {
+        /// The field's name, as [`crate::wire::header`] spells it.
+        header: &'static str,
+    },
     /// The event is larger than [`MAX_PAYLOAD_BYTES`]; the handler was not called.
     EventTooLarge {
         /// The event's size in bytes, as far as it was read.
@@ -499,6 +539,7 @@ impl ErrorCause {
             Self::Timeout { .. } | Self::BlockedTimeout { .. } => ErrorType::TIMEOUT,
             Self::ResponseTooLarge { .. } => ErrorType::RESPONSE_TOO_LARGE,
             Self::EventTruncated => ErrorType::TRUNCATED_EVENT,
+            Self::EventMalformed { .. } => ErrorType::MALFORMED_EVENT,
             Self::EventTooLarge { .. } => ErrorType::EVENT_TOO_LARGE,
             Self::OutOfMemory { .. } => ErrorType::OUT_OF_MEMORY,
             Self::Shutdown => ErrorType::SHUTDOWN,
@@ -684,6 +725,16 @@ pub enum Action<'a> {
         /// Why the stream failed, if it did.
         error: Option<ErrorCause>,
     },
+    /// The answer to `lane`'s request in flight stalled ([`ANSWER_TIMEOUT_MS`] after its first
+    /// bytes, announced with [`Lifecycle::handle_answer_started`], it is still incomplete): stop
+    /// reading it and drop the connection, then report what arrived, with
+    /// [`Lifecycle::handle_truncated_response`] if the head is complete, else with
+    /// [`Lifecycle::handle_transport_error`] (an answer that completes meanwhile is reported as
+    /// usual).
+    AbandonRequest {
+        /// The lane.
+        lane: usize,
+    },
     /// Register the runtime's internal extension with the Extensions API (no events: it only
     /// makes Lambda send SIGTERM at shutdown), keep its `event/next` asked for as long as the
     /// process runs, and report with [`Lifecycle::handle_extension`] once the registration
@@ -716,6 +767,7 @@ impl Action<'_> {
             Self::PostError { .. } => "PostError",
             Self::StreamResponse { .. } => "StreamResponse",
             Self::EndStream { .. } => "EndStream",
+            Self::AbandonRequest { .. } => "AbandonRequest",
             Self::RegisterExtension => "RegisterExtension",
             Self::PostInitError { .. } => "PostInitError",
             Self::Wait { .. } => "Wait",
@@ -826,6 +878,14 @@ impl<const LANES: usize> Lifecycle<LANES> {
     /// failure is the driver's to log): the lanes fetch their first events.
     pub fn handle_extension(&mut self, now: EpochMillis, registered: bool) -> Result<(), Misuse> {
         self.state.extension_settled(now, registered)
+    }
+
+    /// The first bytes of the answer to `lane`'s request in flight arrived, and not all of it:
+    /// the rest must arrive within [`ANSWER_TIMEOUT_MS`], or the machine asks for the request to
+    /// be abandoned ([`Action::AbandonRequest`]). Reported at most once per request; a driver
+    /// that gets whole answers at once need not report it at all.
+    pub fn handle_answer_started(&mut self, now: EpochMillis, lane: usize) -> Result<(), Misuse> {
+        self.state.answer_started(now, lane)
     }
 
     /// The claim that [`Action::Claim`] asked for on `lane` ended with `outcome`.

@@ -21,6 +21,7 @@ enum Act {
     StreamResponse(usize, String),
     EndStream(usize, String, Option<ErrorCause>),
     Claim(usize, String),
+    Abandon(usize),
     Wait(Option<u64>),
     Exit(ExitReason),
 }
@@ -55,6 +56,7 @@ impl From<Action<'_>> for Act {
                 error,
             } => Act::EndStream(lane, id(invocation), error),
             Action::Claim { lane, invocation } => Act::Claim(lane, id(invocation)),
+            Action::AbandonRequest { lane } => Act::Abandon(lane),
             Action::Wait { until } => Act::Wait(until.map(EpochMillis::as_millis)),
             Action::Exit(r) => Act::Exit(r),
         }
@@ -895,6 +897,7 @@ fn feed(h: &mut Harness, input: InputKind) -> Result<(), Misuse> {
         InputKind::ExtensionSettled => h.m.handle_extension(now, true),
         InputKind::StreamStarted => h.m.handle_stream_started(now, 0, &id),
         InputKind::StreamOverLimit => h.m.handle_stream_over_limit(now, 0, 1),
+        InputKind::AnswerStarted => h.m.handle_answer_started(now, 0),
     }
 }
 
@@ -1360,6 +1363,175 @@ row_tests! {
         fail_and_retry(&mut h);
         last(&h)
     };
+    row_next_answer_started => answer_started(Harness::<1>::started(Options::new()));
+    row_post_answer_started => answer_started(finished(Options::new(), ok(1)));
+    row_timeout_post_answer_started => answer_started(timed_out(Options::new()));
+    row_init_error_answer_started => answer_started(init_failed());
+}
+
+/// Reports the first bytes of lane 0's answer; the edge taken.
+fn answer_started(mut h: Harness) -> Option<Edge> {
+    h.m.handle_answer_started(h.now, 0).unwrap();
+    last(&h)
+}
+
+// --- answers that stall ----------------------------------------------------------------------
+
+#[test]
+fn a_stalled_next_head_is_abandoned_then_asked_for_again() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.m.handle_answer_started(h.now, 0).unwrap();
+    assert_eq!(h.drain(), [Act::Wait(Some(T0 + ANSWER_TIMEOUT_MS))]);
+    assert_eq!(
+        h.m.handle_answer_started(h.now, 0),
+        Err(Misuse::NoRequestInFlight),
+        "reported once per request"
+    );
+    h.advance_to(T0 + ANSWER_TIMEOUT_MS - 1);
+    assert_eq!(
+        h.drain(),
+        [Act::Wait(Some(T0 + ANSWER_TIMEOUT_MS))],
+        "not yet"
+    );
+    h.advance_to(T0 + ANSWER_TIMEOUT_MS);
+    assert_eq!(h.drain(), [Act::Abandon(0), Act::Wait(None)]);
+    assert_eq!(h.drain(), [Act::Wait(None)], "asked for once");
+    // No head arrived: a transport failure, retried at once (the first retry has no backoff).
+    h.fail(0);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    run_one(&mut h, "after-the-stall");
+    assert_eq!(h.transcript, [Phase::Init, Phase::Poll, Phase::Run]);
+}
+
+#[test]
+fn stalled_next_heads_in_a_row_exit() {
+    let mut h = Harness::<1>::started(Options::new());
+    for attempt in 1..=MAX_ATTEMPTS {
+        h.m.handle_answer_started(h.now, 0).unwrap();
+        h.drain();
+        let stalled = h.now.as_millis() + ANSWER_TIMEOUT_MS;
+        h.advance_to(stalled);
+        assert_eq!(h.drain(), [Act::Abandon(0), Act::Wait(None)]);
+        h.fail(0);
+        let acts = h.drain();
+        if attempt == MAX_ATTEMPTS {
+            assert_eq!(acts, [Act::Exit(ExitReason::Unreachable)]);
+        } else if let [Act::Wait(Some(t))] = acts[..] {
+            h.advance_to(t);
+            assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+        } else {
+            assert_eq!(
+                acts,
+                [Act::FetchNext(0), Act::Wait(None)],
+                "attempt {attempt}"
+            );
+        }
+    }
+    assert!(
+        h.now.as_millis() - T0 <= u64::from(MAX_ATTEMPTS) * ANSWER_TIMEOUT_MS + 3_150,
+        "the documented bound"
+    );
+}
+
+#[test]
+fn a_next_whose_body_stalls_is_reported_as_truncated() {
+    let mut h = Harness::<1>::started(Options::new());
+    h.m.handle_answer_started(h.now, 0).unwrap();
+    h.drain();
+    h.advance_to(T0 + ANSWER_TIMEOUT_MS);
+    assert_eq!(h.drain(), [Act::Abandon(0), Act::Wait(None)]);
+    let head = ResponseHead::new(200).with_header("Lambda-Runtime-Aws-Request-Id", b"dribbled");
+    h.m.handle_truncated_response(h.now, 0, &head).unwrap();
+    assert_eq!(
+        h.drain(),
+        [
+            Act::PostError(0, "dribbled".into(), ErrorCause::EventTruncated),
+            Act::Wait(None)
+        ]
+    );
+}
+
+#[test]
+fn an_answer_that_completes_after_it_started_is_taken_as_usual() {
+    let mut h = finished(Options::new(), ok(1));
+    h.m.handle_answer_started(h.now, 0).unwrap();
+    assert_eq!(h.drain(), [Act::Wait(Some(T0 + ANSWER_TIMEOUT_MS))]);
+    h.status(0, 202);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    h.advance_to(T0 + ANSWER_TIMEOUT_MS);
+    assert_eq!(
+        h.drain(),
+        [Act::Wait(None)],
+        "the stall timer went with the answer"
+    );
+    // Even one that completes after the machine asked to abandon it.
+    h.m.handle_answer_started(h.now, 0).unwrap();
+    h.advance_to(T0 + 2 * ANSWER_TIMEOUT_MS);
+    assert_eq!(h.drain(), [Act::Abandon(0), Act::Wait(None)]);
+    h.next(0, "r2", T0 + 20_000);
+    assert_eq!(h.drain()[0], Act::RunHandler(0, "r2".into()));
+}
+
+#[test]
+fn a_stalled_post_is_posted_again() {
+    let mut h = finished(Options::new(), ok(1));
+    h.m.handle_answer_started(h.now, 0).unwrap();
+    h.advance_to(T0 + ANSWER_TIMEOUT_MS);
+    assert_eq!(h.drain(), [Act::Abandon(0), Act::Wait(None)]);
+    h.fail(0);
+    assert_eq!(
+        h.drain(),
+        [Act::PostResponse(0, "r1".into(), None), Act::Wait(None)]
+    );
+}
+
+// --- conflicting headers ---------------------------------------------------------------------
+
+#[test]
+fn two_different_request_ids_are_not_routed_to_either() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200)
+        .with_header("Lambda-Runtime-Aws-Request-Id", b"first")
+        .with_header("Lambda-Runtime-Aws-Request-Id", b"second");
+    assert_eq!(
+        Invocation::from_head(&head),
+        Err(crate::id::RemoteError::ConflictingHeader(
+            "Lambda-Runtime-Aws-Request-Id"
+        ))
+    );
+    h.respond(0, head, 2);
+    assert_eq!(h.drain(), [Act::FetchNext(0), Act::Wait(None)]);
+    assert_eq!(h.transcript, [Phase::Init, Phase::Poll]);
+}
+
+#[test]
+fn identical_duplicates_are_accepted() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200)
+        .with_header("Lambda-Runtime-Aws-Request-Id", b"same")
+        .with_header("lambda-runtime-aws-request-id", b"same")
+        .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000")
+        .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000");
+    h.respond(0, head, 2);
+    assert_eq!(h.drain()[0], Act::RunHandler(0, "same".into()));
+}
+
+#[test]
+fn another_conflicting_lambda_field_makes_the_event_malformed() {
+    let mut h = Harness::<1>::started(Options::new());
+    let head = ResponseHead::new(200)
+        .with_header("Lambda-Runtime-Aws-Request-Id", b"r-9")
+        .with_header("Lambda-Runtime-Deadline-Ms", b"1700000003000")
+        .with_header("Lambda-Runtime-Deadline-Ms", b"1700000009000");
+    h.respond(0, head, 2);
+    let header = "Lambda-Runtime-Deadline-Ms";
+    assert_eq!(
+        h.drain(),
+        [
+            Act::PostError(0, "r-9".into(), ErrorCause::EventMalformed { header }),
+            Act::Wait(None)
+        ]
+    );
 }
 
 // --- the rendered tables --------------------------------------------------------------------

@@ -4,9 +4,9 @@
 //! other lane to `Exit` with it.
 
 use super::{
-    Action, Answer, ClaimOutcome, ErrorCause, ExitReason, HandlerOutcome, InputKind, Invocation,
-    MAX_ATTEMPTS, MAX_DEADLINE_AHEAD_MS, MAX_PAYLOAD_BYTES, Misuse, Options, Phase, RequestKind,
-    answer, backoff_ms, is_legal,
+    ANSWER_TIMEOUT_MS, Action, Answer, ClaimOutcome, ErrorCause, ExitReason, HandlerOutcome,
+    InputKind, Invocation, MAX_ATTEMPTS, MAX_DEADLINE_AHEAD_MS, MAX_PAYLOAD_BYTES, Misuse, Options,
+    Phase, RequestKind, answer, backoff_ms, is_legal,
 };
 use crate::error_type::ErrorType;
 use crate::id::RequestId;
@@ -22,6 +22,21 @@ pub(super) enum Io {
     InFlight,
     /// Failed; handed out again once the clock reaches the instant.
     RetryAt(EpochMillis),
+    /// In flight, its answer started: the rest is due by the instant.
+    Receiving(EpochMillis),
+    /// In flight, its answer stalled: [`Action::AbandonRequest`] is to be handed out (`asked`:
+    /// it was), then the outcome is awaited as for `InFlight`.
+    Abandon { asked: bool },
+}
+
+impl Io {
+    /// Whether a request is out, its outcome still to be reported.
+    fn in_flight(self) -> bool {
+        matches!(
+            self,
+            Self::InFlight | Self::Receiving(_) | Self::Abandon { .. }
+        )
+    }
 }
 
 /// What a lane in `Report` (or `Claim`) posts.
@@ -202,7 +217,7 @@ impl LaneState {
             } => *timer,
             Self::Stream { .. } => None,
             _ => match self.io() {
-                Some(Io::RetryAt(t)) => Some(t),
+                Some(Io::RetryAt(t) | Io::Receiving(t)) => Some(t),
                 _ => None,
             },
         }
@@ -278,7 +293,7 @@ impl<const LANES: usize> State<LANES> {
 
     fn check_in_flight(&self, lane: usize, input: InputKind) -> Result<(), Misuse> {
         self.check(lane, input)?;
-        if self.lanes[lane].state.io() == Some(Io::InFlight) {
+        if self.lanes[lane].state.io().is_some_and(Io::in_flight) {
             Ok(())
         } else {
             Err(Misuse::NoRequestInFlight)
@@ -526,6 +541,15 @@ impl<const LANES: usize> State<LANES> {
                 return;
             }
         };
+        if let Some(header) = crate::wire::header::conflicting(head) {
+            log::error!(
+                requestId = inv.request_id.as_str(), errorType = ErrorType::MALFORMED_EVENT;
+                "/next answered with {header} twice, with different values: the event is malformed"
+            );
+            let post = Post::Error(ErrorCause::EventMalformed { header });
+            self.set(lane, INPUT, LaneState::report(inv, post));
+            return;
+        }
         if body_len > MAX_PAYLOAD_BYTES as u64 {
             log::warn!(
                 requestId = inv.request_id.as_str(),
@@ -601,6 +625,18 @@ impl<const LANES: usize> State<LANES> {
         );
         let post = Post::Error(ErrorCause::EventTruncated);
         self.set(lane, INPUT, LaneState::report(inv, post));
+        Ok(())
+    }
+
+    pub(super) fn answer_started(&mut self, now: EpochMillis, lane: usize) -> Result<(), Misuse> {
+        const INPUT: InputKind = InputKind::AnswerStarted;
+        self.check(lane, INPUT)?;
+        if self.lanes[lane].state.io() != Some(Io::InFlight) {
+            return Err(Misuse::NoRequestInFlight);
+        }
+        let now = self.clock(now);
+        let due = now.saturating_add(ANSWER_TIMEOUT_MS);
+        self.stay(lane, INPUT, |state| state.set_io(Io::Receiving(due)));
         Ok(())
     }
 
@@ -776,6 +812,18 @@ impl<const LANES: usize> State<LANES> {
                     budget_ms,
                 };
                 self.end_stream(lane, InputKind::TimerFired, Some(cause));
+            } else if let Some(Io::Receiving(_)) = state.io() {
+                let what = match state.request_kind() {
+                    Some(RequestKind::Next) => "/next",
+                    Some(RequestKind::InitError) => "/runtime/init/error",
+                    _ => "a post",
+                };
+                log::warn!(
+                    "the Runtime API's answer to {what} stalled: incomplete {ANSWER_TIMEOUT_MS} ms \
+                     after its first bytes; abandoning it"
+                );
+                let io = Io::Abandon { asked: false };
+                self.stay(lane, InputKind::TimerFired, |state| state.set_io(io));
             } else {
                 // A backoff is over: the same request is due again.
                 self.stay(lane, InputKind::TimerFired, |state| state.set_io(Io::Due));
@@ -798,6 +846,9 @@ impl<const LANES: usize> State<LANES> {
                 .min();
             return Action::Wait { until };
         };
+        if let Some(Io::Abandon { .. }) = self.lanes[lane].state.io() {
+            return Action::AbandonRequest { lane };
+        }
         match &self.lanes[lane].state {
             LaneState::Poll { .. } => Action::FetchNext { lane },
             LaneState::Run { inv, timer, .. } => Action::RunHandler {
@@ -864,6 +915,10 @@ impl<const LANES: usize> State<LANES> {
                 } => !core::mem::replace(once, true),
                 _ if state.io() == Some(Io::Due) => {
                     state.set_io(Io::InFlight);
+                    true
+                }
+                _ if state.io() == Some(Io::Abandon { asked: false }) => {
+                    state.set_io(Io::Abandon { asked: true });
                     true
                 }
                 _ => false,

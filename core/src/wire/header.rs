@@ -47,9 +47,61 @@ pub const FUNCTION_RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode"
 /// mid-way, next to a [`FUNCTION_ERROR_TYPE`] trailer.
 pub const FUNCTION_ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
 
+/// The `Lambda-Runtime-*` fields a `/next` response may carry, each at most once: a head that
+/// has one of them twice with different values is malformed ([`conflicting`]).
+pub const ON_NEXT: [&str; 8] = [
+    REQUEST_ID,
+    DEADLINE_MS,
+    INVOKED_FUNCTION_ARN,
+    TRACE_ID,
+    CLIENT_CONTEXT,
+    COGNITO_IDENTITY,
+    TENANT_ID,
+    INVOCATION_ID,
+];
+
+/// The first of [`ON_NEXT`] that `head` has more than once with different values (compared
+/// byte for byte; identical duplicates are accepted), if any.
+///
+/// Reading the first of two different request ids would route the invocation's answer to one of
+/// two invocations; reading the first of two deadlines or trace ids would be as much a guess.
+pub fn conflicting(head: &super::ResponseHead<'_>) -> Option<&'static str> {
+    ON_NEXT.into_iter().find(|name| {
+        let mut values = head
+            .headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
+        let first = values.next();
+        first.is_some_and(|first| values.any(|v| v != first))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::ResponseHead;
     use super::*;
+
+    #[test]
+    fn conflicting_duplicates_are_found_identical_ones_are_not() {
+        let head = ResponseHead::new(200)
+            .with_header("Lambda-Runtime-Aws-Request-Id", b"a")
+            .with_header("lambda-runtime-aws-request-id", b"a")
+            .with_header("X-Other", b"1")
+            .with_header("x-other", b"2");
+        assert_eq!(
+            conflicting(&head),
+            None,
+            "identical, and not a Lambda field"
+        );
+        let head = head.with_header("LAMBDA-RUNTIME-AWS-REQUEST-ID", b"b");
+        assert_eq!(conflicting(&head), Some(REQUEST_ID));
+        let head = ResponseHead::new(200)
+            .with_header(REQUEST_ID, b"a")
+            .with_header(DEADLINE_MS, b"1")
+            .with_header(DEADLINE_MS, b"2");
+        assert_eq!(conflicting(&head), Some(DEADLINE_MS));
+        assert_eq!(conflicting(&ResponseHead::new(200)), None);
+    }
 
     #[test]
     fn names_are_runtime_api_tokens() {
