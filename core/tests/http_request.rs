@@ -55,7 +55,11 @@ fn rest() {
         ctx.domain_name(),
         Some("gy415nuibc.execute-api.us-east-2.amazonaws.com")
     );
-    assert!(ctx.raw().contains_key("identity"));
+    assert!(ctx.to_map().contains_key("identity"));
+    assert_eq!(
+        ctx.str_at(&["identity", "userAgent"]).as_deref(),
+        Some("PostmanRuntime/2.4.5")
+    );
     assert_eq!(r.text(), Some("{\r\n\t\"a\": 1\r\n}"));
     assert!(!r.was_base64());
     assert_eq!(
@@ -146,6 +150,7 @@ fn http_api_v2_cookies_and_raw_query() {
     );
     assert_eq!(r.route_key(), Some("Prod"));
     let auth = r.request_context().authorizer().unwrap();
+    let auth: serde_json::Value = serde_json::from_str(auth.get()).unwrap();
     assert_eq!(auth["jwt"]["claims"]["claim1"], "value1");
     let r = parse("example-apigw-v2-request-jwt-authorizer.json");
     assert_eq!(r.request_context().source_ip(), Some("IP"));
@@ -265,7 +270,8 @@ fn lattice_v1() {
     assert_eq!(r.header("multi"), Some("abcd, DEF"));
     assert_eq!(r.query().get("category"), Some("electronics"));
     assert_eq!(r.text(), Some("{\"id\": 5, \"description\": \"TV\"}"));
-    assert!(r.request_context().raw().is_empty());
+    assert!(r.request_context().to_map().is_empty());
+    assert_eq!(r.request_context().json(), "{}");
 }
 
 #[test]

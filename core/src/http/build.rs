@@ -3,9 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde_json::{Map, Value};
-
-use super::context::RequestContext;
+use super::context::{Known, RequestContext};
 use super::encoding::{base64_decode, form_decode_owned, parse_query, percent_decode};
 use super::error::{InvalidHttpEvent, Problem};
 use super::maps::{Headers, Params};
@@ -26,28 +24,29 @@ pub(super) fn origin(ev: &RawEvent) -> Result<Origin, InvalidHttpEvent> {
         return fail(Problem::Authorizer);
     }
     if let Lenient::Value(ctx) = &ev.request_context {
-        if ctx.contains_key("elb") {
+        let ctx = &ctx.known;
+        if ctx.has(Known::ELB) {
             let multi = ev.multi_value_headers.is_set() || ev.multi_value_query.is_set();
             return Ok(Origin::Alb(match multi {
                 true => HeaderMode::Multi,
                 false => HeaderMode::Single,
             }));
         }
-        if ctx.contains_key("serviceNetworkArn") {
+        if ctx.has(Known::SERVICE_NETWORK) {
             return Ok(Origin::LatticeV2);
         }
-        if ctx.contains_key("http") {
-            let domain = ctx.get("domainName").and_then(Value::as_str);
+        if ctx.has(Known::HTTP) {
+            let domain = ctx.domain_name.as_deref();
             return Ok(match domain.is_some_and(|d| d.contains(".lambda-url.")) {
                 true => Origin::FunctionUrl,
                 false => Origin::ApiGatewayHttpV2,
             });
         }
         // Before REST: a WebSocket event may carry `httpMethod` too.
-        if ctx.contains_key("eventType") || ctx.contains_key("connectionId") {
+        if ctx.has(Known::WEBSOCKET) {
             return Ok(Origin::WebSocket);
         }
-        if ctx.contains_key("httpMethod") {
+        if ctx.has(Known::HTTP_METHOD) {
             return Ok(match &ev.version {
                 Lenient::Value(v) if v == "1.0" => Origin::ApiGatewayHttpV1,
                 _ => Origin::ApiGatewayRest,
@@ -121,26 +120,27 @@ impl Fields {
             "requestContext",
             OBJECT,
         )?;
-        let mut ctx = ctx.unwrap_or_default();
+        let mut context: RequestContext = ctx.unwrap_or_default();
+        let ctx = &mut context.known;
         let (method, raw_path, decode_path) = match origin {
             Origin::ApiGatewayRest | Origin::ApiGatewayHttpV1 => {
                 let method = match self.text(ev.http_method, "httpMethod")? {
                     Some(m) => m,
-                    None => context_str(&ctx, &["httpMethod"], || {
-                        self.err(Problem::Missing("httpMethod"))
-                    })?,
+                    None => (ctx.http_method.clone())
+                        .ok_or_else(|| self.err(Problem::Missing("httpMethod")))?,
                 };
                 (method, self.required(ev.path, "path")?, false)
             }
             Origin::ApiGatewayHttpV2 | Origin::FunctionUrl => {
-                let method = context_str(&ctx, &["http", "method"], || {
-                    self.err(Problem::Missing("requestContext.http.method"))
-                })?;
+                // Not read again: taken from what the context keeps.
+                let http = ctx.http.get_or_insert_default();
+                let method = (http.method.take())
+                    .ok_or_else(|| self.err(Problem::Missing("requestContext.http.method")))?;
                 let path = match self.text(ev.raw_path, "rawPath")? {
                     Some(p) => p,
-                    None => context_str(&ctx, &["http", "path"], || {
-                        self.err(Problem::Missing("rawPath"))
-                    })?,
+                    None => {
+                        (http.path.take()).ok_or_else(|| self.err(Problem::Missing("rawPath")))?
+                    }
                 };
                 (method, path, true)
             }
@@ -230,11 +230,6 @@ impl Fields {
         let stage_variables = params(self.pairs(ev.stage_variables, "stageVariables")?, false);
         let resource = self.text(ev.resource, "resource")?;
         let route_key = self.text(ev.route_key, "routeKey")?;
-        // A `stage` that is not a string is no stage.
-        if ctx.get("stage").is_some_and(|s| !s.is_string()) {
-            ctx.remove("stage");
-        }
-        let context = RequestContext::new(ctx);
         let policy = StagePolicy::default();
         let route = route(
             origin,
@@ -261,24 +256,6 @@ impl Fields {
             context,
         })
     }
-}
-
-/// A string inside `requestContext`, or `missing()`.
-fn context_str(
-    ctx: &Map<String, Value>,
-    path: &[&str],
-    missing: impl FnOnce() -> InvalidHttpEvent,
-) -> Result<String, InvalidHttpEvent> {
-    let mut value = None;
-    let mut obj = Some(ctx);
-    for key in path {
-        value = obj.and_then(|o| o.get(*key));
-        obj = value.and_then(Value::as_object);
-    }
-    value
-        .and_then(Value::as_str)
-        .map(String::from)
-        .ok_or_else(missing)
 }
 
 /// Every value of `pairs`, one entry each, in order.

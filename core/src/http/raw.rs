@@ -9,10 +9,12 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use alloc::boxed::Box;
 
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::context::RequestContext;
 use super::error::{InvalidHttpEvent, Problem};
 
 /// A key's value, whatever it turned out to be.
@@ -76,7 +78,7 @@ pub(super) struct RawEvent {
     pub(super) query_v1: Lenient<Pairs>,
     pub(super) path_parameters: Lenient<Pairs>,
     pub(super) stage_variables: Lenient<Pairs>,
-    pub(super) request_context: Lenient<Map<String, Value>>,
+    pub(super) request_context: Lenient<RequestContext>,
     pub(super) body: Lenient<String>,
     pub(super) is_base64_encoded: Lenient<bool>,
     pub(super) is_base64_encoded_v1: Lenient<bool>,
@@ -191,7 +193,16 @@ impl<'de> Visitor<'de> for EventVisitor {
                 Field::QueryV1 => ev.query_v1 = map.next_value()?,
                 Field::PathParameters => ev.path_parameters = map.next_value()?,
                 Field::StageVariables => ev.stage_variables = map.next_value()?,
-                Field::RequestContext => ev.request_context = map.next_value()?,
+                Field::RequestContext => {
+                    let json = map.next_value::<Box<RawValue>>()?;
+                    let null = json.get() == "null";
+                    ev.request_context = match RequestContext::read(json) {
+                        Ok(Some(ctx)) => Lenient::Value(ctx),
+                        Ok(None) if null => Lenient::Null,
+                        Ok(None) => Lenient::Wrong,
+                        Err(e) => return Err(de::Error::custom(e)),
+                    };
+                }
                 Field::Body => ev.body = map.next_value()?,
                 Field::IsBase64Encoded => ev.is_base64_encoded = map.next_value()?,
                 Field::IsBase64EncodedV1 => ev.is_base64_encoded_v1 = map.next_value()?,
@@ -299,13 +310,6 @@ impl Shape for Pairs {
             }
         }
         Ok(ok.then_some(out))
-    }
-}
-
-impl Shape for Map<String, Value> {
-    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
-        // A JSON value of any shape fits a `Value`: only syntax errors come out of here.
-        Map::deserialize(MapAccessDeserializer::new(map)).map(Some)
     }
 }
 
