@@ -52,7 +52,13 @@ const TICK_MS: u64 = 10;
 /// How often the idle watchdog looks for SIGTERM.
 const IDLE_TICK_MS: u64 = 50;
 
-/// How long the watchdog waits for the Runtime API when it posts.
+/// How long one post of the watchdog may take in all, connecting, writing and reading the
+/// answer's head (a server that accepts and never answers, or dribbles its answer, included):
+/// 2 s. The watchdog posts only when something is wrong (a handler blocks its thread, memory runs
+/// out, SIGTERM), on a fresh loopback connection to a server that answers a post in
+/// milliseconds. A post that takes longer is logged ("the watchdog could not report: …") and the
+/// lane goes back to the driver, which reports the invocation itself when it can; an exit the
+/// watchdog decided (memory, SIGTERM) happens all the same, 2 s later at most per report.
 const POST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How often a watchdog thread that panicked is replaced.
@@ -309,7 +315,12 @@ impl Shared {
             // lane it could not post for is handed back to the driver like a failed post.
             let status = Diagnostic::from_cause(report.cause).and_then(|diagnostic| {
                 post_error(&self.endpoint, &report.invocation, &diagnostic)
-                    .map_err(|e| log::error!(requestId = id; "the watchdog could not report: {e}"))
+                    .map_err(|e| {
+                        log::error!(
+                            requestId = id;
+                            "the watchdog could not report: {e}; left to the runtime's own post"
+                        );
+                    })
                     .ok()
             });
             if let Some(ids) = &ids {
@@ -381,15 +392,32 @@ fn post_error(endpoint: &Endpoint, inv: &Invocation, d: &Diagnostic) -> std::io:
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&(endpoint.host(), endpoint.port()))?
         .next()
         .ok_or_else(|| std::io::Error::other("the Runtime API address does not resolve"))?;
+    let began = Instant::now();
+    // What is left of the post's time: the socket's timeouts bound each call, this the whole.
+    let left = || {
+        POST_TIMEOUT
+            .checked_sub(began.elapsed())
+            .filter(|left| !left.is_zero())
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    std::format!("no answer within {POST_TIMEOUT:?}"),
+                )
+            })
+    };
+    let timed_out = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => left().err().unwrap_or(e),
+        _ => e,
+    };
     let mut stream = TcpStream::connect_timeout(&addr, POST_TIMEOUT)?;
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(POST_TIMEOUT))?;
-    stream.set_write_timeout(Some(POST_TIMEOUT))?;
-    stream.write_all(&bytes)?;
+    stream.set_write_timeout(Some(left()?))?;
+    stream.write_all(&bytes).map_err(timed_out)?;
     let mut buf = alloc::vec![0; 4096];
     let mut filled = 0;
     loop {
-        let n = stream.read(&mut buf[filled..])?;
+        stream.set_read_timeout(Some(left()?))?;
+        let n = stream.read(&mut buf[filled..]).map_err(timed_out)?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
@@ -590,6 +618,54 @@ mod tests {
             dog.claim(0),
             ClaimOutcome::ReportedElsewhere { status: 202 }
         );
+    }
+
+    /// A Runtime API that accepts connections and reads requests, but never answers (or, with
+    /// `dribble`, answers one byte of a never-ending head every 100 ms).
+    fn silent_api(dribble: bool) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    if dribble {
+                        let _ = s.write_all(b"HTTP/1.1 202 Accepted\r\n");
+                        while s.write_all(b"X").is_ok() {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                    // Held open, silent, until the client gives up.
+                    while s.read(&mut buf).is_ok_and(|n| n > 0) {}
+                });
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_post_never_answered_hands_the_lane_back_within_the_bound() {
+        for dribble in [false, true] {
+            let dog = watchdog(&silent_api(dribble), 1);
+            let began = Instant::now();
+            dog.arm(
+                0,
+                &invocation("unanswered"),
+                None,
+                Some(EpochMillis::now()),
+                EpochMillis::now(),
+            );
+            wait_for(|| !dog.shared.lock().watch.busy(), "never claimed");
+            // The claim waits while the watchdog posts, then gets the lane back.
+            assert_eq!(dog.claim(0), ClaimOutcome::Won, "dribble: {dribble}");
+            // Generous: the post gives up after POST_TIMEOUT; this only shows that it ends.
+            assert!(
+                began.elapsed() < POST_TIMEOUT * 5,
+                "dribble: {dribble}: {:?}",
+                began.elapsed()
+            );
+        }
     }
 
     #[test]
