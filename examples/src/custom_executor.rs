@@ -4,8 +4,10 @@
 //! nothing else is needed.
 //!
 //! Blocking I/O suits the classic one-invocation-at-a-time environment: while a request is
-//! in flight nothing else needs the thread. (With `AWS_LAMBDA_MAX_CONCURRENCY` > 1, lanes
-//! would wait for each other; use an adapter there.)
+//! in flight nothing else needs the thread. It says so with [`Executor::max_lanes`] = 1: with
+//! `AWS_LAMBDA_MAX_CONCURRENCY` > 1 the driver runs one lane (and logs that it does) instead of
+//! lanes that would wait for each other; use an adapter for concurrent invocations. For the same
+//! reason an answer of the Runtime API that stalls blocks it until the server closes.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -43,6 +45,11 @@ impl Executor for BlockingRuntime {
 
     fn now(&self) -> EpochMillis {
         EpochMillis::now()
+    }
+
+    /// One: a blocking read holds the thread, so a second lane would stall the first.
+    fn max_lanes(&self) -> usize {
+        1
     }
 }
 

@@ -85,6 +85,19 @@ pub trait Executor {
 
     /// The wall-clock time.
     fn now(&self) -> EpochMillis;
+
+    /// How many lanes (concurrent invocations, `AWS_LAMBDA_MAX_CONCURRENCY`) this executor can
+    /// drive at once; by default [`MAX_LANES`].
+    ///
+    /// An executor that cannot make progress on one future while another waits (one whose I/O
+    /// blocks the thread: a lane idle on `/next` would hold up every running invocation) MUST
+    /// return 1; the driver then runs one lane, whatever `AWS_LAMBDA_MAX_CONCURRENCY` says, and
+    /// logs once that it does. Such an executor also cannot time out an answer that stalls
+    /// ([`ANSWER_TIMEOUT_MS`](crate::lifecycle::ANSWER_TIMEOUT_MS)): its read blocks until the
+    /// server sends or closes.
+    fn max_lanes(&self) -> usize {
+        MAX_LANES
+    }
 }
 
 /// A byte stream to the Runtime API.
@@ -126,7 +139,9 @@ where
     Return: Serialize,
 {
     let config = Arc::new(config);
-    let mut machine = Box::new(Lifecycle::<MAX_LANES>::new(config.lifecycle_options()));
+    let options = config.lifecycle_options();
+    let options = options.lanes(lanes_for(options.lanes, exec.max_lanes()));
+    let mut machine = Box::new(Lifecycle::<MAX_LANES>::new(options));
     // Init: the machine's first action is always RunSetup, carried out here because what it
     // builds is lent to every invocation.
     match machine.poll() {
@@ -170,6 +185,20 @@ where
     };
     driver.feed(exec.now(), fact);
     driver.drive().await
+}
+
+/// The lanes to run: `requested` (from `AWS_LAMBDA_MAX_CONCURRENCY`), but no more than the
+/// executor can drive (`can`, at least 1); logs when it runs fewer.
+fn lanes_for(requested: usize, can: usize) -> usize {
+    let can = can.max(1);
+    if requested > can {
+        log::warn!(
+            "AWS_LAMBDA_MAX_CONCURRENCY asks for {requested} concurrent invocations, but this \
+             executor drives {can} at a time: running {can}"
+        );
+        return can;
+    }
+    requested
 }
 
 /// What the adapters' `exec()` does: reads the [`Config`] from the process environment and
