@@ -46,9 +46,16 @@ const FIXED_KEYS: [&str; 7] = [
 /// (but those of [`ID_KEYS`] and [`ERROR_KEYS`]). JSON: one flat object with `timestamp`,
 /// `level`, `message`, the ids, `buffered`, then a key of its own per pair (but those named like
 /// [`FIXED_KEYS`]; `stackTrace` as an array of lines, left out when empty).
+///
+/// Every value (the message included) is cut to what is left of the line's
+/// [`MAX_LINE_BYTES`](super::MAX_LINE_BYTES), and to [`MAX_VALUE_BYTES`](super::MAX_VALUE_BYTES)
+/// at most, counted as written (escaped, in JSON); a cut value ends with
+/// `… (truncated: N bytes)`, N its whole length.
 pub(super) struct LineWriter<'b> {
     buf: &'b mut Vec<u8>,
     json: bool,
+    /// Where the line ends at the latest (but for the names of its keys and the cut marks).
+    limit: usize,
 }
 
 impl<'b> LineWriter<'b> {
@@ -63,6 +70,8 @@ impl<'b> LineWriter<'b> {
         buffered: bool,
     ) -> Self {
         let json = format == LogFormat::Json;
+        let limit = buf.len() + super::MAX_LINE_BYTES;
+        let room = super::MAX_VALUE_BYTES;
         if json {
             put(
                 buf,
@@ -72,7 +81,7 @@ impl<'b> LineWriter<'b> {
                     level.as_str()
                 ),
             );
-            json_display(buf, message);
+            let _ = json_display_within(buf, message, room);
             if let Some(ids) = ids {
                 json_ids(buf, &ids);
             }
@@ -87,9 +96,16 @@ impl<'b> LineWriter<'b> {
             if buffered {
                 buf.extend_from_slice(b"(buffered) ");
             }
-            put(buf, format_args!("{message}"));
+            put_within(buf, format_args!("{message}"), room);
         }
-        Self { buf, json }
+        Self { buf, json, limit }
+    }
+
+    /// How much of the line a value may take.
+    fn room(&self) -> usize {
+        self.limit
+            .saturating_sub(self.buf.len())
+            .min(super::MAX_VALUE_BYTES)
     }
 
     /// Ends the line: the JSON object's brace, and the newline unless the line ends with one.
@@ -125,14 +141,16 @@ impl<'b> LineWriter<'b> {
     pub(super) fn str(&mut self, key: &str, value: &str) {
         if self.json && key == "stackTrace" {
             if !value.trim().is_empty() && self.key(key) {
-                json_lines(self.buf, value);
+                let room = self.room();
+                json_lines_within(self.buf, value, room);
             }
             return;
         }
         if self.key(key) {
+            let room = self.room();
             match self.json {
-                true => json_str(self.buf, value),
-                false => self.buf.extend_from_slice(value.as_bytes()),
+                true => _ = json_display_within(self.buf, &value, room),
+                false => put_within(self.buf, format_args!("{value}"), room),
             }
         }
     }
@@ -140,9 +158,10 @@ impl<'b> LineWriter<'b> {
     /// A value's `Display`, as a string; in JSON `null` if it fails.
     pub(super) fn display(&mut self, key: &str, value: &dyn fmt::Display) {
         if self.key(key) {
+            let room = self.room();
             match self.json {
-                true => json_display(self.buf, value),
-                false => put(self.buf, format_args!("{value}")),
+                true => _ = json_display_within(self.buf, value, room),
+                false => put_within(self.buf, format_args!("{value}"), room),
             }
         }
     }
@@ -203,15 +222,30 @@ pub(super) fn json_field(buf: &mut Vec<u8>, key: &str, value: &str) {
     json_str(buf, value);
 }
 
-/// `text`'s non-empty lines, trimmed, as a JSON array of strings.
-pub(super) fn json_lines(buf: &mut Vec<u8>, text: &str) {
+/// `text`'s non-empty lines, trimmed, as a JSON array of strings, within `room` bytes as
+/// written: the lines that do not fit are left out but for a last element saying how many bytes
+/// of lines there were.
+pub(super) fn json_lines_within(buf: &mut Vec<u8>, text: &str, room: usize) {
+    let limit = buf.len().saturating_add(room);
     buf.push(b'[');
-    let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    for (i, line) in lines.enumerate() {
-        if i > 0 {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = true;
+    while let Some(line) = lines.next() {
+        if !first {
             buf.push(b',');
         }
-        json_str(buf, line);
+        first = false;
+        let room = limit.saturating_sub(buf.len());
+        if !json_display_within(buf, &line, room) {
+            let rest: usize = lines.map(str::len).sum();
+            if rest > 0 {
+                put(
+                    buf,
+                    format_args!(",\"… (truncated: {} more bytes of lines)\"", rest),
+                );
+            }
+            break;
+        }
     }
     buf.push(b']');
 }
@@ -236,6 +270,138 @@ pub(super) fn json_display(buf: &mut Vec<u8>, value: &dyn fmt::Display) {
 /// here, not the panic `io::Write::write_fmt` raises for it; the line keeps what was written.
 pub(super) fn put(buf: &mut Vec<u8>, args: fmt::Arguments<'_>) {
     let _ = Bytes(buf).write_fmt(args);
+}
+
+/// [`put`] of at most `room` bytes of `args` (cut at a character boundary, then marked).
+pub(super) fn put_within(buf: &mut Vec<u8>, args: fmt::Arguments<'_>, room: usize) {
+    let mut w = Within::new(buf, room, false);
+    let _ = w.write_fmt(args);
+    w.finish();
+}
+
+/// [`json_display`] of at most `room` bytes as escaped (cut before a character, then marked);
+/// whether it was whole.
+pub(super) fn json_display_within(
+    buf: &mut Vec<u8>,
+    value: &dyn fmt::Display,
+    room: usize,
+) -> bool {
+    let mark = buf.len();
+    buf.push(b'"');
+    let mut w = Within::new(buf, room, true);
+    if w.write_fmt(format_args!("{value}")).is_err() {
+        buf.truncate(mark);
+        buf.extend_from_slice(b"null");
+        return true;
+    }
+    let whole = w.finish();
+    buf.push(b'"');
+    whole
+}
+
+/// `fmt::Write` that keeps the first `room` bytes written (escaped as JSON string contents with
+/// `json`) and counts the rest.
+struct Within<'b> {
+    buf: &'b mut Vec<u8>,
+    room: usize,
+    json: bool,
+    /// Bytes written to it, kept or not.
+    total: usize,
+    cut: bool,
+}
+
+impl<'b> Within<'b> {
+    fn new(buf: &'b mut Vec<u8>, room: usize, json: bool) -> Self {
+        Self {
+            buf,
+            room,
+            json,
+            total: 0,
+            cut: false,
+        }
+    }
+
+    /// Marks a cut value; whether it was whole.
+    fn finish(self) -> bool {
+        if self.cut {
+            put(
+                self.buf,
+                format_args!("… (truncated: {} bytes)", self.total),
+            );
+        }
+        !self.cut
+    }
+}
+
+impl fmt::Write for Within<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.total += s.len();
+        if self.cut {
+            return Ok(());
+        }
+        if self.json && s.len().saturating_mul(6) <= self.room {
+            // Fits however it escapes: `serde_json`'s escaping, measured.
+            let before = self.buf.len();
+            JsonContents(self.buf).write_str(s)?;
+            self.room -= self.buf.len() - before;
+        } else if self.json {
+            for c in s.chars() {
+                let mut tmp = [0u8; 6];
+                let escaped = json_escape(c, &mut tmp);
+                if escaped.len() > self.room {
+                    self.cut = true;
+                    break;
+                }
+                self.buf.extend_from_slice(escaped);
+                self.room -= escaped.len();
+            }
+        } else if s.len() <= self.room {
+            self.buf.extend_from_slice(s.as_bytes());
+            self.room -= s.len();
+        } else {
+            let mut end = self.room;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.buf.extend_from_slice(&s.as_bytes()[..end]);
+            self.room = 0;
+            self.cut = true;
+        }
+        Ok(())
+    }
+}
+
+/// `c` as JSON string contents, as `serde_json` escapes it.
+fn json_escape(c: char, tmp: &mut [u8; 6]) -> &[u8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match c {
+        '"' => Some(b'"'),
+        '\\' => Some(b'\\'),
+        '\n' => Some(b'n'),
+        '\r' => Some(b'r'),
+        '\t' => Some(b't'),
+        '\u{8}' => Some(b'b'),
+        '\u{c}' => Some(b'f'),
+        _ => None,
+    };
+    if let Some(letter) = short {
+        tmp[0] = b'\\';
+        tmp[1] = letter;
+        return &tmp[..2];
+    }
+    if (c as u32) < 0x20 {
+        let b = c as u8;
+        *tmp = [
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 0xf)],
+        ];
+        return &tmp[..];
+    }
+    c.encode_utf8(tmp).as_bytes()
 }
 
 /// `fmt::Write` into a byte buffer.

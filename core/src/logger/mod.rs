@@ -89,6 +89,18 @@ use line::{LineIds, LineWriter};
 #[cfg(feature = "tracing")]
 pub use tracing::LambdaLayer;
 
+/// The longest line written, in bytes, but for the names of its keys and the marks of values cut
+/// short: each value (the message included) is cut where the line would pass it, ending in
+/// `… (truncated: N bytes)` with N its whole length. 64 KiB keeps a line within one CloudWatch
+/// log event (at most 256 KiB) and the buffer it is built in reused; a handler error's message
+/// of megabytes is then written as one line of 64 KiB at most, not as megabytes (and, with its
+/// `errorMessage` key in JSON, twice).
+pub const MAX_LINE_BYTES: usize = 64 << 10;
+
+/// The most one value of a line may take, in bytes as written (escaped, in JSON): the message and
+/// a handler error's `errorMessage` and `stackTrace` each keep 16 KiB, so all three fit a line.
+pub const MAX_VALUE_BYTES: usize = 16 << 10;
+
 /// Where lines go: a whole line (with its newline) at a time.
 type Sink = dyn Fn(&[u8]) + Send + Sync;
 
@@ -276,9 +288,10 @@ impl LambdaLogger {
                 now.utc()
             ),
         );
-        line::json_display(
+        line::json_display_within(
             &mut buf,
             &format_args!("thread '{thread}' panicked at {location}: {message}"),
+            MAX_VALUE_BYTES,
         );
         let _ = CURRENT.try_with(|current| {
             if let Some(c) = current
@@ -291,9 +304,11 @@ impl LambdaLogger {
             }
         });
         line::json_field(&mut buf, "errorType", crate::error_type::ErrorType::PANIC);
-        line::json_field(&mut buf, "errorMessage", message);
+        buf.extend_from_slice(br#","errorMessage":"#);
+        line::json_display_within(&mut buf, &message, MAX_VALUE_BYTES);
         buf.extend_from_slice(br#","stackTrace":"#);
-        line::json_lines(&mut buf, &std::format!("{location}\n{backtrace}"));
+        let trace = std::format!("{location}\n{backtrace}");
+        line::json_lines_within(&mut buf, &trace, MAX_VALUE_BYTES);
         buf.extend_from_slice(b"}\n");
         buf
     }

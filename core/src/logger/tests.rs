@@ -176,3 +176,68 @@ fn records_below_the_level_are_not_written() {
     assert_eq!(lines.len(), 1);
     assert!(lines[0].ends_with(b" ERROR x\n"));
 }
+
+#[test]
+fn a_huge_error_is_one_bounded_line_saying_what_was_cut() {
+    let message = "m".repeat(2 << 20);
+    let trace = "frame\n".repeat(400_000);
+    for format in [LogFormat::Text, LogFormat::Json] {
+        let logger = LambdaLogger::new(format, LevelFilter::Info);
+        let pairs: [(&str, Value<'_>); 3] = [
+            ("errorType", Value::from("Function.HandlerError")),
+            ("errorMessage", Value::from(message.as_str())),
+            ("stackTrace", Value::from(trace.as_str())),
+        ];
+        let text = line(
+            &logger,
+            &Record::builder()
+                .args(format_args!("Function.HandlerError: {message}"))
+                .level(log::Level::Warn)
+                .key_values(&pairs)
+                .build(),
+        );
+        assert!(text.len() <= MAX_LINE_BYTES, "{format:?}: {}", text.len());
+        assert_eq!(text.matches('\n').count(), 1, "{format:?}: one line");
+        assert!(
+            text.contains(&std::format!("… (truncated: {} bytes)", message.len() + 23)),
+            "{format:?}: the message says it was cut, and how long it was"
+        );
+        if format == LogFormat::Json {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let kept = v["errorMessage"].as_str().unwrap();
+            assert!(kept.starts_with("mmm"), "{kept:.40}");
+            assert!(kept.ends_with(&std::format!("… (truncated: {} bytes)", message.len())));
+            let frames = v["stackTrace"].as_array().unwrap();
+            assert!(frames.len() > 10, "some frames kept");
+            let last = frames.last().unwrap().as_str().unwrap();
+            assert!(last.contains("more bytes of lines"), "{last}");
+        }
+    }
+}
+
+#[test]
+fn a_cut_value_stays_valid_json_whatever_it_escapes_to() {
+    let logger = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
+    for piece in ["\u{1}", "\"", "é", "😀", "a"] {
+        let value = piece.repeat(MAX_VALUE_BYTES + 1);
+        let text = info(format_args!("{value}"), |r| line(&logger, r));
+        let v: serde_json::Value = serde_json::from_str(&text).expect(piece);
+        let message = v["message"].as_str().unwrap();
+        assert!(message.starts_with(piece), "{piece:?}");
+        assert!(message.ends_with(" bytes)"), "{piece:?}");
+        assert!(
+            text.len() <= MAX_VALUE_BYTES + 200,
+            "{piece:?}: {}",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn short_values_are_written_whole() {
+    let logger = LambdaLogger::new(LogFormat::Json, LevelFilter::Info);
+    let value = "x\u{1}".repeat(100);
+    let text = info(format_args!("{value}"), |r| line(&logger, r));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["message"], value.as_str());
+}
