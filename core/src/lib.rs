@@ -50,7 +50,9 @@
 //!   with `alloc`, the responses, events and telemetry records);
 //! - with `alloc`: [`Config`], [`Context`], [`Diagnostic`], [`Runner`] and the other entry forms
 //!   ([`runner::Handler`]), the [`driver`] (its loop in `mod.rs`, exchanges with the Runtime API
-//!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`], [`http`] (HTTP events from every
+//!   in `exchange.rs`, handler runs in `invoke.rs`), [`rotate`], `batch` (features `sqs`,
+//!   `kinesis`, `dynamodb`: SQS, Kinesis and DynamoDB Streams batches with partial-failure
+//!   responses), [`http`] (HTTP events from every
 //!   origin as one lossless request type, responses shaped per origin);
 //! - with `std`: [`Config::from_env`], the [`Builder`], `SystemTime` conversions, panic capture,
 //!   the Lambda-native [`logger`] (text or JSON lines with the request id, installed by default),
@@ -68,6 +70,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(any(feature = "sqs", feature = "kinesis", feature = "dynamodb"))]
+pub mod batch;
 #[cfg(feature = "std")]
 pub mod builder;
 #[cfg(feature = "alloc")]
