@@ -119,6 +119,7 @@ mod raw;
 mod reply;
 mod request;
 mod response;
+mod sample;
 #[cfg(feature = "tower")]
 mod service;
 #[cfg(any(feature = "http", feature = "http-types"))]
@@ -135,6 +136,7 @@ pub use maps::{Headers, Params};
 pub use origin::{HeaderMode, Origin, StagePolicy};
 pub use reply::LambdaHttpResponse;
 pub use request::HttpRequest;
+pub use sample::RequestBuilder;
 pub use response::{BodyEncoding, HttpResponse, is_text_content_type, reason_phrase};
 #[cfg(feature = "tower")]
 pub use service::{ServeHttp, ServiceHandler, service};

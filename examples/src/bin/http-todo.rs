@@ -102,3 +102,69 @@ async fn route(todos: &Mutex<Todos>, req: &HttpRequest) -> anyhow::Result<HttpRe
 fn main() -> anyhow::Result<()> {
     lambda_runtime_types_tokio::run(Api)
 }
+
+/// The API's routes, driven with requests from `HttpRequest::builder`: no emulator, no JSON.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_runtime_types_tokio::lambda_runtime_types::http::Origin;
+    use serde_json::{Value, json};
+
+    /// `req`'s answer as the function URL's response JSON.
+    fn call(todos: &Mutex<Todos>, req: HttpRequest) -> Value {
+        let answer = pollster::block_on(route(todos, &req)).unwrap();
+        serde_json::to_value(req.respond(answer)).unwrap()
+    }
+
+    fn request(method: &str, path: &str) -> HttpRequest {
+        let req = HttpRequest::builder(Origin::FunctionUrl)
+            .method(method)
+            .path(path);
+        req.header("content-type", "application/json").build()
+    }
+
+    fn with_body(method: &str, path: &str, body: &str) -> HttpRequest {
+        let req = HttpRequest::builder(Origin::FunctionUrl)
+            .method(method)
+            .path(path);
+        req.header("content-type", "application/json")
+            .body(body)
+            .build()
+    }
+
+    #[test]
+    fn create_then_read() {
+        let todos = Mutex::new(Todos {
+            next_id: 1,
+            items: Vec::new(),
+        });
+        let created = call(&todos, with_body("POST", "/todos", r#"{"title":"docs"}"#));
+        assert_eq!(created["statusCode"], 201);
+        assert_eq!(created["headers"]["location"], "/todos/1");
+        let todo: Value = serde_json::from_str(created["body"].as_str().unwrap()).unwrap();
+        assert_eq!(todo, json!({"id": 1, "title": "docs", "done": false}));
+
+        let read = call(&todos, request("GET", "/todos/1"));
+        assert_eq!(read["statusCode"], 200);
+        assert_eq!(read["body"], created["body"]);
+        let all = call(&todos, request("GET", "/todos"));
+        assert_eq!(
+            all["body"],
+            format!("[{}]", created["body"].as_str().unwrap())
+        );
+    }
+
+    #[test]
+    fn errors_are_answers() {
+        let todos = Mutex::new(Todos::default());
+        let missing = call(&todos, request("GET", "/todos/7"));
+        assert_eq!(missing["statusCode"], 404);
+        assert_eq!(missing["body"], r#"{"error":"no to-do 7"}"#);
+        let bad = call(&todos, with_body("POST", "/todos", r#"{"name":"x"}"#));
+        assert_eq!(bad["statusCode"], 400);
+        let method = call(&todos, request("DELETE", "/todos"));
+        assert_eq!(method["statusCode"], 405);
+        assert_eq!(method["headers"]["allow"], "GET, POST");
+        assert_eq!(call(&todos, request("GET", "/nope"))["statusCode"], 404);
+    }
+}

@@ -515,3 +515,40 @@ mod smol {
 mod custom {
     origins!("custom");
 }
+
+/// `http-todo` (a JSON API whose state is the execution environment's `Shared` data) behind the
+/// front door: a to-do created by one invocation is read by the next ones, errors are answers.
+#[test]
+fn todo_api_keeps_its_state_across_invocations() {
+    let bin = common::workspace_bin("examples", "http-todo");
+    let emu = common::start_probe(bin.to_str().expect("UTF-8 path"), |o| {
+        o.http_front_door(0).http_origin(HttpOrigin::FunctionUrl)
+    });
+    let addr = emu.http_addr().expect("the front door listens");
+    let json = [("content-type", "application/json")];
+    let send = |method: &str, target: &str, body: &str| {
+        Conn::connect(addr).request(method, target, &json, body.as_bytes())
+    };
+    let created = send("POST", "/todos", r#"{"title":"write the docs"}"#);
+    assert_eq!(created.status, 201, "{}", created.body_str());
+    assert_eq!(created.header_str("location").as_deref(), Some("/todos/1"));
+    let todo = json!({"id": 1, "title": "write the docs", "done": false});
+    assert_eq!(created.json(), todo);
+    let second = send("POST", "/todos", r#"{"title":"ship","done":true}"#);
+    assert_eq!(second.json()["id"], 2);
+
+    let read = send("GET", "/todos/1", "");
+    assert_eq!((read.status, read.json()), (200, todo.clone()));
+    let all = send("GET", "/todos", "");
+    assert_eq!(all.json()[0], todo);
+    assert_eq!(all.json().as_array().map(Vec::len), Some(2));
+
+    let missing = send("GET", "/todos/9", "");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json(), json!({"error": "no to-do 9"}));
+    assert_eq!(send("POST", "/todos", "not json").status, 400);
+    let method = send("DELETE", "/todos/1", "");
+    assert_eq!(method.status, 405);
+    assert_eq!(method.header_str("allow").as_deref(), Some("GET"));
+    emu.stop().expect("the emulator stops");
+}
