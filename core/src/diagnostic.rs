@@ -158,11 +158,85 @@ impl Diagnostic {
         Some(Self::new(error_type, message))
     }
 
-    /// The JSON body.
+    /// The JSON body, bounded: `errorMessage` is cut to [`MAX_ERROR_MESSAGE_BYTES`] and the
+    /// `stackTrace` lines to [`MAX_STACK_TRACE_BYTES`] in all, each cut saying so
+    /// (`… (truncated: N bytes)`, N the whole length), so that the body is at most
+    /// [`MAX_ERROR_BODY_BYTES`] however the text escapes.
     pub fn to_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            error_type: &'a str,
+            error_message: Cow<'a, str>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            stack_trace: Vec<Cow<'a, str>>,
+        }
+        let error_type = self.error_type();
+        let body = Body {
+            error_type: error_type.as_str(),
+            error_message: cut(&self.error_message, MAX_ERROR_MESSAGE_BYTES),
+            stack_trace: cut_lines(&self.stack_trace, MAX_STACK_TRACE_BYTES),
+        };
         // Serialising strings and a list of strings into a Vec cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        serde_json::to_vec(&body).unwrap_or_default()
     }
+}
+
+/// The longest `errorMessage` posted, in bytes (longer ones are cut, saying so).
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 32 << 10;
+
+/// The most bytes of `stackTrace` lines posted, in all (the lines past it are left out, saying
+/// so).
+pub const MAX_STACK_TRACE_BYTES: usize = 32 << 10;
+
+/// The largest error body [`Diagnostic::to_json`] makes: the message and stack trace at their
+/// bounds, each byte escaped to the 6 of `\u00XX` at worst, the cut marks, the error type and
+/// the JSON around them; 388 KiB, well under the 1 MiB that Lambda Managed Instances accept on
+/// `/error` and `/runtime/init/error` (a larger body gets 413, and the invocation then ends only
+/// when it times out).
+pub const MAX_ERROR_BODY_BYTES: usize =
+    6 * (MAX_ERROR_MESSAGE_BYTES + MAX_STACK_TRACE_BYTES) + 4 * 1024;
+
+/// `text`, or its first `max` bytes (at a character boundary) and a mark saying how long it was.
+fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… (truncated: {} bytes)",
+        &text[..end],
+        text.len()
+    ))
+}
+
+/// The first of `lines` that fit `max` bytes in all (the last one cut), then, if any were left
+/// out, a line saying how many.
+fn cut_lines(lines: &[String], max: usize) -> Vec<Cow<'_, str>> {
+    let mut left = max;
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.len() > left {
+            if left > 0 {
+                out.push(cut(line, left));
+            }
+            let rest = &lines[i + usize::from(left > 0)..];
+            if !rest.is_empty() {
+                let bytes: usize = rest.iter().map(String::len).sum();
+                out.push(Cow::Owned(format!(
+                    "… (truncated: {} more lines, {bytes} bytes)",
+                    rest.len()
+                )));
+            }
+            break;
+        }
+        left -= line.len();
+        out.push(Cow::Borrowed(line.as_str()));
+    }
+    out
 }
 
 /// The message of a panic whose payload is a string (`panic!` with a message), if it is one.
@@ -207,6 +281,49 @@ mod tests {
     use super::*;
     use crate::time::{Deadline, EpochMillis};
     use anyhow::Context as _;
+
+    #[test]
+    fn a_huge_error_is_posted_cut_and_says_so() {
+        let mut d = Diagnostic::new(ErrorType::HANDLER_ERROR, "é".repeat(1 << 20));
+        d.stack_trace = (0..100_000).map(|i| format!("frame {i}")).collect();
+        let json = d.to_json();
+        assert!(json.len() <= MAX_ERROR_BODY_BYTES, "{}", json.len());
+        const { assert!(MAX_ERROR_BODY_BYTES < 1 << 19, "well under 1 MiB") };
+        let back: Diagnostic = serde_json::from_slice(&json).unwrap();
+        assert!(back.error_message.starts_with("éé"));
+        assert!(
+            back.error_message.ends_with("… (truncated: 2097152 bytes)"),
+            "{}",
+            &back.error_message[back.error_message.len() - 40..]
+        );
+        assert!(back.error_message.len() <= MAX_ERROR_MESSAGE_BYTES + 40);
+        assert_eq!(back.stack_trace[0], "frame 0");
+        let last = back.stack_trace.last().unwrap();
+        assert!(
+            last.starts_with("… (truncated: ") && last.contains("more lines"),
+            "{last}"
+        );
+        let kept: usize = back.stack_trace.iter().map(String::len).sum();
+        assert!(kept <= MAX_STACK_TRACE_BYTES + 80, "{kept}");
+    }
+
+    #[test]
+    fn the_worst_escaping_stays_within_the_bound() {
+        let mut d = Diagnostic::new(ErrorType::HANDLER_ERROR, "\u{1}".repeat(1 << 20));
+        d.stack_trace = alloc::vec!["\u{2}".repeat(1 << 20), "next".into()];
+        let json = d.to_json();
+        assert!(json.len() <= MAX_ERROR_BODY_BYTES, "{}", json.len());
+        let back: Diagnostic = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.stack_trace.len(), 2, "the cut line, then the mark");
+    }
+
+    #[test]
+    fn small_errors_are_posted_whole() {
+        let mut d = Diagnostic::new("Function.Validation", "x".repeat(MAX_ERROR_MESSAGE_BYTES));
+        d.stack_trace = alloc::vec!["a".into(), "b".into()];
+        let back: Diagnostic = serde_json::from_slice(&d.to_json()).unwrap();
+        assert_eq!(back, d);
+    }
 
     #[test]
     fn serialises_with_lambda_field_names() {
