@@ -7,7 +7,13 @@
 //! cargo run --release -p lambda-bench --bin bench -- --quick     # CI-sized
 //! cargo run --release -p lambda-bench --bin bench -- --callgrind # instructions per invocation
 //! cargo run --release -p lambda-bench --bin bench -- --log       # + what a log line costs
+//! cargo run --release -p lambda-bench --bin bench -- --check-budget # CI's instruction budget
 //! ```
+//!
+//! `--check-budget` counts the user-space instructions per 64 B invocation (callgrind, as
+//! `--callgrind` but on the workspace's release binaries) of echo-tokio, echo-smol,
+//! custom-executor and http-echo-tokio (fed an HTTP API event), and fails when one exceeds
+//! `tests/bench/budget.json` by more than its tolerance (10 %); `--write-budget` rewrites the file.
 //!
 //! `--log` adds the echo that logs one record per invocation (`echo-log-tokio`, `echo-log-smol`
 //! of the examples) in four rows per adapter: no record (the baseline, same binary), one INFO
@@ -103,6 +109,18 @@ struct Cli {
     /// (filtered out); with a table of what a line costs against the same binary logging none.
     #[arg(long)]
     log: bool,
+    /// Count the user-space instructions per 64 B invocation of the budgeted functions
+    /// (echo-tokio, echo-smol, custom-executor, http-echo-tokio) under callgrind and fail when
+    /// one exceeds its figure in the budget file by more than the file's tolerance. Builds (or,
+    /// with --no-build, takes) the workspace's release binaries in `target/release`.
+    #[arg(long, conflicts_with_all = ["callgrind", "write_budget"])]
+    check_budget: bool,
+    /// Measure as --check-budget does and rewrite the budget file with the counts.
+    #[arg(long, conflicts_with = "callgrind")]
+    write_budget: bool,
+    /// The budget file of --check-budget and --write-budget.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/budget.json"))]
+    budget: PathBuf,
     /// With --log: where the function's stderr goes. `pipe` = a pipe that a thread of the
     /// bench drains (counting lines), as Lambda's log pipe; `null` = /dev/null.
     #[arg(long, value_enum, default_value_t = LogSink::Pipe)]
@@ -117,6 +135,23 @@ enum LogSink {
     /// `/dev/null`.
     Null,
 }
+
+/// The functions of the instruction budget (`--check-budget`), by name.
+const BUDGETED: [&str; 4] = ["echo-tokio", "echo-smol", "custom-executor", HTTP_ECHO];
+
+/// The HTTP echo of the budget: `http-echo` of the examples on tokio, fed an HTTP API
+/// (payload 2.0) event.
+const HTTP_ECHO: &str = "http-echo-tokio";
+
+/// The HTTP echo's event: a 1 456-byte HTTP API payload 2.0 POST (query, cookies, JSON body).
+const HTTP_EVENT: &[u8] = include_bytes!("../../http/fixtures/http-api-v2-post.json");
+
+/// The 64 B invocations of `--check-budget`'s shorter run; the longer run adds
+/// [`BUDGET_INVOCATIONS`] more.
+const BUDGET_BASE: u64 = 100;
+
+/// The invocations the budget's figures are per (the difference of its two runs).
+const BUDGET_INVOCATIONS: u64 = 500;
 
 /// The event sizes, in the order each run goes through them.
 const SIZES: [(&str, usize); 3] = [("64 B", 64), ("256 KiB", 256 << 10), ("5 MiB", 5 << 20)];
@@ -134,6 +169,8 @@ struct Function {
     /// Its stderr: `None` = inherited (the function writes nothing); otherwise where its log
     /// lines go.
     log_sink: Option<LogSink>,
+    /// Its own events instead of the run's (the HTTP echo's API Gateway event).
+    events: Option<Arc<Events>>,
 }
 
 /// One log row of `--log`: (name suffix, slug suffix, the binary's argument, environment).
@@ -193,12 +230,18 @@ fn run(cli: &Cli) -> io::Result<bool> {
     let official_dir = bench_dir.join("official");
     let floor_dir = bench_dir.join("floor");
     let mut build_secs = BTreeMap::new();
-    let wanted =
-        |name: &str| cli.only.is_empty() || cli.only.iter().any(|o| name.contains(o.as_str()));
+    let budget_mode = cli.check_budget || cli.write_budget;
+    let wanted = |name: &str| {
+        if budget_mode {
+            BUDGETED.contains(&name)
+        } else {
+            cli.only.is_empty() || cli.only.iter().any(|o| name.contains(o.as_str()))
+        }
+    };
     if !cli.no_build {
         // Only what --only selects is built.
         let mut example_args = vec!["build", "--release", "-p", "examples"];
-        for bin in ["echo-tokio", "echo-smol", "custom-executor"] {
+        for bin in ["echo-tokio", "echo-smol", "custom-executor", HTTP_ECHO] {
             if wanted(bin) {
                 example_args.extend(["--bin", bin]);
             }
@@ -272,6 +315,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec![],
             env: vec![],
             log_sink: None,
+            events: None,
         },
         Function {
             name: "floor+JSON",
@@ -280,6 +324,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec!["--json"],
             env: vec![],
             log_sink: None,
+            events: None,
         },
         Function {
             name: "official (lambda_runtime)",
@@ -288,6 +333,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec![],
             env: vec![],
             log_sink: None,
+            events: None,
         },
         Function {
             name: "echo-tokio",
@@ -296,6 +342,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec![],
             env: vec![],
             log_sink: None,
+            events: None,
         },
         Function {
             name: "echo-smol",
@@ -304,6 +351,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec![],
             env: vec![],
             log_sink: None,
+            events: None,
         },
         Function {
             name: "custom-executor",
@@ -312,9 +360,21 @@ fn run(cli: &Cli) -> io::Result<bool> {
             args: vec![],
             env: vec![],
             log_sink: None,
+            events: None,
         },
     ];
     let mut all = all;
+    if budget_mode {
+        all.push(Function {
+            name: HTTP_ECHO,
+            slug: HTTP_ECHO,
+            program: release.join(HTTP_ECHO),
+            args: vec![],
+            env: vec![],
+            log_sink: None,
+            events: Some(Arc::new(Events::http())),
+        });
+    }
     if cli.log {
         for (bin, _) in LOG_BINS {
             for (what, slug, arg, env) in LOG_MODES {
@@ -325,6 +385,7 @@ fn run(cli: &Cli) -> io::Result<bool> {
                     args: vec![arg],
                     env: env.to_vec(),
                     log_sink: Some(cli.log_sink),
+                    events: None,
                 });
             }
         }
@@ -343,6 +404,9 @@ fn run(cli: &Cli) -> io::Result<bool> {
     let rounds = cli.rounds.unwrap_or(if cli.quick { 2 } else { 5 });
     let seconds = cli.seconds.unwrap_or(if cli.quick { 0.3 } else { 2.0 });
     let events = Arc::new(Events::new());
+    if budget_mode {
+        return run_budget(cli, &functions, &events, pinned, &target);
+    }
     if cli.callgrind {
         return run_callgrind(cli, &functions, &events, pinned, &target);
     }
@@ -433,6 +497,9 @@ struct Events {
     expected: Vec<Vec<u8>>,
     /// Each event parsed, for the semantic fallback comparison.
     values: Vec<Value>,
+    /// The events are an HTTP request (one, as size 0): a response is correct when it is a
+    /// JSON object with `statusCode` 200 (the HTTP echo describes the request; it does not echo it).
+    http: bool,
 }
 
 impl Events {
@@ -450,6 +517,17 @@ impl Events {
             bodies,
             expected,
             values,
+            http: false,
+        }
+    }
+
+    /// The HTTP echo's event.
+    fn http() -> Self {
+        Self {
+            bodies: vec![HTTP_EVENT.to_vec()],
+            expected: Vec::new(),
+            values: Vec::new(),
+            http: true,
         }
     }
 }
@@ -721,7 +799,13 @@ fn run_callgrind(
             let out = dir.join(format!("{}-{tag}.out", f.slug));
             let _ = std::fs::remove_file(&out);
             eprintln!("bench: callgrind: {} ({tag})", f.name);
-            let r = run_function(f, plan, events, pinned, Some(&out))?;
+            let r = run_function(
+                f,
+                plan,
+                f.events.as_ref().unwrap_or(events),
+                pinned,
+                Some(&out),
+            )?;
             let expected: u64 = plan.iter().map(|p| p.min_timed).sum();
             if r.lost + r.duplicated + r.wrong > 0 || r.invocations != expected {
                 eprintln!(
@@ -836,6 +920,161 @@ fn run_callgrind(
     }
     print!("{o}");
     Ok(clean)
+}
+
+/// `--check-budget` / `--write-budget`: the user-space instructions per 64 B invocation of the
+/// budgeted functions (callgrind, (run of N₁ + N − run of N₁) / N), against the budget file or
+/// written to it.
+fn run_budget(
+    cli: &Cli,
+    functions: &[Function],
+    events: &Arc<Events>,
+    pinned: Pin,
+    target: &Path,
+) -> io::Result<bool> {
+    let dir = target.join("bench-budget");
+    std::fs::create_dir_all(&dir)?;
+    let (n1, n2) = (BUDGET_BASE, BUDGET_BASE + BUDGET_INVOCATIONS);
+    let mut measured = Vec::new();
+    let mut clean = true;
+    for f in functions {
+        let mut total = |tag: &str, n: u64| -> io::Result<Option<u64>> {
+            let out = dir.join(format!("{}-{tag}.out", f.slug));
+            let _ = std::fs::remove_file(&out);
+            eprintln!("bench: callgrind: {} ({n} invocations)", f.name);
+            let plan = [Phase {
+                size: 0,
+                warmup: 0,
+                min_timed: n,
+                duration: Duration::ZERO,
+            }];
+            let r = run_function(
+                f,
+                &plan,
+                f.events.as_ref().unwrap_or(events),
+                pinned,
+                Some(&out),
+            )?;
+            if r.lost + r.duplicated + r.wrong > 0 || r.invocations != n {
+                eprintln!(
+                    "bench: {} ({tag}): {} invocations of {n}, {} lost, {} duplicated, {} wrong",
+                    f.name, r.invocations, r.lost, r.duplicated, r.wrong
+                );
+                clean = false;
+            }
+            Ok(callgrind_total(&out))
+        };
+        let (a, b) = (total("short", n1)?, total("long", n2)?);
+        let per = a
+            .zip(b)
+            .map(|(a, b)| (b.saturating_sub(a) as f64 / (n2 - n1) as f64).round() as u64);
+        if per.is_none() {
+            eprintln!(
+                "bench: {}: no callgrind totals in {}",
+                f.name,
+                dir.display()
+            );
+            clean = false;
+        }
+        measured.push((f.name, per));
+    }
+    let rewrite = "cargo run --release -p lambda-bench --bin bench -- --write-budget";
+    if !clean {
+        println!("\n**The budget run is not valid (see above); nothing was compared or written.**");
+        return Ok(false);
+    }
+    let file = &cli.budget;
+    let old: Option<Value> = std::fs::read(file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let tolerance = old
+        .as_ref()
+        .and_then(|v| v.get("tolerance")?.as_f64())
+        .unwrap_or(0.10);
+    if cli.write_budget {
+        let commit = Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let mut figures = serde_json::Map::new();
+        for (name, per) in &measured {
+            figures.insert((*name).to_owned(), Value::from(per.unwrap_or(0)));
+        }
+        let budget = serde_json::json!({
+            "about": format!(
+                "User-space instructions (callgrind Ir) per 64 B invocation of the release builds; \
+                 {HTTP_ECHO} gets a 1456-byte HTTP API payload 2.0 event instead. CI runs `bench \
+                 --check-budget` and fails when a figure grows by more than `tolerance`. Rewrite \
+                 with `{rewrite}` when a change costs instructions on purpose."
+            ),
+            "measured_at": commit,
+            "invocations": BUDGET_INVOCATIONS,
+            "tolerance": tolerance,
+            "ir_per_64b_invocation": figures,
+        });
+        let mut text = serde_json::to_string_pretty(&budget).map_err(io::Error::other)?;
+        text.push('\n');
+        std::fs::write(file, text)?;
+        println!("\n## Instruction budget written to `{}`\n", file.display());
+        println!("| function | Ir / invocation |\n|---|---:|");
+        for (name, per) in &measured {
+            println!("| {name} | {} |", per.unwrap_or(0));
+        }
+        return Ok(true);
+    }
+    let Some(figures) = old
+        .as_ref()
+        .and_then(|v| v.get("ir_per_64b_invocation")?.as_object())
+    else {
+        println!(
+            "\n**No budget in `{}` (missing or not JSON with `ir_per_64b_invocation`): write it with `{rewrite}`.**",
+            file.display()
+        );
+        return Ok(false);
+    };
+    let mut ok = true;
+    println!(
+        "\n## Instruction budget (`{}`, tolerance +{:.0} %)\n",
+        file.display(),
+        tolerance * 100.0
+    );
+    println!(
+        "| function | budget Ir / inv | measured Ir / inv | × budget | |\n|---|---:|---:|---:|---|"
+    );
+    for (name, per) in &measured {
+        let per = per.unwrap_or(0);
+        let Some(budget) = figures.get(*name).and_then(Value::as_u64) else {
+            println!("| {name} | – | {per} | – | **not in the budget** |");
+            ok = false;
+            continue;
+        };
+        let ratio = per as f64 / budget.max(1) as f64;
+        let verdict = if ratio > 1.0 + tolerance {
+            ok = false;
+            "**over budget**"
+        } else if ratio < 1.0 - tolerance {
+            "under: tighten the budget"
+        } else {
+            "ok"
+        };
+        println!("| {name} | {budget} | {per} | {ratio:.3}× | {verdict} |");
+    }
+    if !ok {
+        println!(
+            "\n**Instruction budget exceeded.** A function now runs more than {:.0} % more user-space \
+             instructions per invocation than `{}` allows. Find where they go with \
+             `callgrind_annotate --inclusive=yes` on the profiles in `{}` (or `bench --callgrind`, \
+             which builds with line tables); if the cost is deliberate, rewrite the budget with \
+             `{rewrite}` and commit the file, saying why.",
+            tolerance * 100.0,
+            file.display(),
+            dir.display()
+        );
+    }
+    Ok(ok)
 }
 
 /// The `totals:` (or `summary:`) instruction count of a callgrind profile.
@@ -1069,6 +1308,12 @@ fn record_response(run: &Run, id: Option<u64>, is_response: bool, body: &[u8], n
             "bench: error posted: {}",
             String::from_utf8_lossy(&body[..body.len().min(300)])
         );
+    } else if run.events.http {
+        let ok = serde_json::from_slice::<Value>(body)
+            .is_ok_and(|v| v.get("statusCode").and_then(Value::as_u64) == Some(200));
+        if !ok {
+            st.result.wrong += 1;
+        }
     } else if body != run.events.expected[size] {
         match serde_json::from_slice::<Value>(body) {
             Ok(v) if v == run.events.values[size] => st.result.reordered += 1,
