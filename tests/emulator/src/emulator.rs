@@ -89,6 +89,7 @@ pub struct Invoke {
     client_context: Option<String>,
     cognito_identity: Option<String>,
     tenant_id: Option<String>,
+    faults: Vec<(Target, Fault)>,
 }
 
 impl Invoke {
@@ -121,6 +122,17 @@ impl Invoke {
         self
     }
 
+    /// Make a Runtime API call about this invocation misbehave, as [`Emulator::inject`] does
+    /// for any call: the first `/next` that would deliver it ([`Target::Next`]) or the first
+    /// post for its request id ([`Target::Response`], [`Target::Error`]; [`Target::Any`]
+    /// for whichever comes first). Call it again to queue more faults; each is used once, in
+    /// order, and those never used go away with the invocation. They apply before the faults
+    /// of [`Emulator::inject`].
+    pub fn fault(mut self, target: Target, fault: Fault) -> Self {
+        self.faults.push((target, fault));
+        self
+    }
+
     fn into_submission(self) -> std::io::Result<Submission> {
         let invalid = |what: &str| {
             std::io::Error::new(
@@ -145,6 +157,7 @@ impl Invoke {
                 .map(|t| HeaderValue::from_str(&t).map_err(|_| invalid("the tenant id")))
                 .transpose()?,
             stream: None,
+            faults: self.faults.into(),
         })
     }
 }

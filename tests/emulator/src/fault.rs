@@ -38,9 +38,13 @@ impl Target {
 
 /// A misbehaviour of the Runtime API, applied once to the next call its [`Target`] matches.
 ///
-/// Faults are consumed in the order they were injected. A fault that only makes sense for
-/// `/next` (the header and deadline faults) waits for a `/next` call that delivers an event,
-/// even with [`Target::Any`].
+/// Faults are consumed in the order they were injected. Every fault on `/next` waits for a
+/// `/next` call that has an event to deliver (one that delivers nothing meanwhile is answered
+/// normally), and a fault that only makes sense for `/next` (the header and deadline faults)
+/// or only for a post ([`Fault::Expire`]) waits for such a call, even with [`Target::Any`].
+///
+/// Faults given to one invocation ([`crate::Invoke::fault`]) apply to the calls about that
+/// invocation only: the `/next` that would deliver it and the posts for its request id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Fault {
@@ -50,6 +54,20 @@ pub enum Fault {
     /// Handle the call, send the response head announcing the full `Content-Length`, then
     /// half of the body, then close the connection.
     DropConnection,
+    /// Close the connection without answering (not even a status line), *instead of*
+    /// handling the call: a `/next` delivers no event (the invocation waits for the next
+    /// `/next`), a post is read in full and then not taken. The call is recorded as
+    /// abandoned.
+    Hangup,
+    /// Handle the call and send the whole answer, then close the connection, without a
+    /// `Connection: close` header: as a server that drops an idle keep-alive connection,
+    /// so a request the function sends on it next fails.
+    CloseAfterAnswer,
+    /// Posts only (`/response`, `/error`): the invocation times out just as the post arrives.
+    /// The invoker gets `Sandbox.Timedout` as at any timeout (with
+    /// [`crate::Options::concurrency`] the process keeps running, without it the function is
+    /// reset) and the post `410 InvokeTimeout`, the answer Lambda gives to a late report.
+    Expire,
     /// Wait this long before handling the call.
     Delay(Duration),
     /// Handle the call but send only the first half of the body, with a `Content-Length`
@@ -80,6 +98,7 @@ impl Fault {
             | Fault::DeadlinePast
             | Fault::DeadlineAbsurd
             | Fault::Deadline(_) => endpoint == Endpoint::Next,
+            Fault::Expire => matches!(endpoint, Endpoint::Response | Endpoint::Error),
             _ => true,
         }
     }

@@ -69,8 +69,12 @@ impl Shared {
             return None;
         }
         let id = st.ready.front()?.clone();
-        let fault = take_fault(&mut st.faults, Endpoint::Next);
-        if let Some(fault @ Fault::Status(_)) = fault {
+        let own = st
+            .invocations
+            .get_mut(&id)
+            .and_then(|inv| take_fault(&mut inv.sub.faults, Endpoint::Next));
+        let fault = own.or_else(|| take_fault(&mut st.faults, Endpoint::Next));
+        if let Some(fault @ (Fault::Status(_) | Fault::Hangup)) = fault {
             return Some(NextOutcome::Fault(fault));
         }
         st.ready.pop_front();
@@ -157,9 +161,14 @@ impl Shared {
         st.sandbox.emit(Class::Platform, "platform.report", report);
     }
 
-    /// The next injected fault for a post to `endpoint`, if any.
-    pub(crate) fn take_post_fault(&self, endpoint: Endpoint) -> Option<Fault> {
-        take_fault(&mut self.lock().faults, endpoint)
+    /// The next injected fault for a post to `endpoint` (for invocation `id`), if any: the
+    /// invocation's own first, then the emulator-wide ones.
+    pub(crate) fn take_post_fault(&self, endpoint: Endpoint, id: Option<&str>) -> Option<Fault> {
+        let mut st = self.lock();
+        let own = id
+            .and_then(|id| st.invocations.get_mut(id))
+            .and_then(|inv| take_fault(&mut inv.sub.faults, endpoint));
+        own.or_else(|| take_fault(&mut st.faults, endpoint))
     }
 
     /// May the function post a response or error for `id` now?

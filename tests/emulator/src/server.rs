@@ -1,7 +1,6 @@
 //! The HTTP side: one hyper HTTP/1.1 server carrying the Runtime API (for the function), the
 //! Extensions and Telemetry APIs (`ext_api.rs`) and the Invoke API (`invoke_api.rs`).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::fault::Fault;
 use crate::http::{Body, BodyRead, header_str, header_value, json_response, read_body, respond};
@@ -44,14 +44,37 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let connection = connections;
         connections += 1;
         tokio::spawn(async move {
+            // Set when an answer asks for the connection to be closed after it.
+            let close = Arc::new(Notify::new());
+            let close_after = Arc::clone(&close);
             let service = service_fn(move |req| {
                 let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(route(shared, req, connection).await) }
+                let close_after = Arc::clone(&close_after);
+                async move {
+                    let response = route(shared, req, connection).await;
+                    match response.extensions().get::<Disconnect>() {
+                        // An error from the service makes hyper drop the connection unanswered.
+                        Some(Disconnect::Now) => Err(std::io::Error::other("injected hangup")),
+                        Some(Disconnect::AfterAnswer) => {
+                            close_after.notify_one();
+                            Ok(response)
+                        }
+                        None => Ok(response),
+                    }
+                }
             });
-            let _ = http1::Builder::new()
+            let conn = http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = close.notified() => {
+                    // No more requests on it: closed once the answer in progress is written.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
         });
     }
 }
@@ -70,6 +93,27 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>, connection: u64) -> 
         return crate::ext_api::handle(&shared, req, endpoint, connection).await;
     }
     runtime_api(&shared, req, connection).await
+}
+
+/// Marks an answer that must not be sent as usual ([`Fault::Hangup`],
+/// [`Fault::CloseAfterAnswer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disconnect {
+    /// Close the connection instead of sending this answer.
+    Now,
+    /// Send this answer, then close the connection.
+    AfterAnswer,
+}
+
+/// The answer of [`Fault::Hangup`]: none, the connection is closed.
+fn hangup() -> Response<Body> {
+    let mut response = Response::new(Body::full(Bytes::new()));
+    response.extensions_mut().insert(Disconnect::Now);
+    response
+}
+
+fn is_hangup(response: &Response<Body>) -> bool {
+    response.extensions().get::<Disconnect>() == Some(&Disconnect::Now)
 }
 
 // ----- the Runtime API --------------------------------------------------------------------
@@ -135,6 +179,11 @@ async fn runtime_api(
             ),
         ),
     };
+    if is_hangup(&response) {
+        // Never answered: dropping the recorder records the call as abandoned.
+        drop(rec);
+        return response;
+    }
     rec.finish(response)
 }
 
@@ -171,6 +220,10 @@ async fn next(shared: &Arc<Shared>, rec: &mut Recorder) -> Response<Body> {
         notified.await;
     };
     match outcome {
+        NextOutcome::Fault(Fault::Hangup) => {
+            rec.call().fault = Some(Fault::Hangup);
+            hangup()
+        }
         NextOutcome::Fault(fault) => {
             rec.call().fault = Some(fault.clone());
             let code = match fault {
@@ -260,6 +313,11 @@ fn shape_body(
             let half = body.slice(..body.len() / 2);
             respond(status, headers, Body::broken(half))
         }
+        Some(Fault::CloseAfterAnswer) => {
+            let mut response = respond(status, headers, Body::full(body));
+            response.extensions_mut().insert(Disconnect::AfterAnswer);
+            response
+        }
         _ => respond(status, headers, Body::full(body)),
     }
 }
@@ -290,7 +348,7 @@ async fn post(
     id: Option<String>,
     mut rec: Recorder,
 ) -> Response<Body> {
-    let fault = shared.take_post_fault(endpoint);
+    let fault = shared.take_post_fault(endpoint, id.as_deref());
     rec.call().fault = fault.clone();
     if let Some(Fault::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
@@ -309,10 +367,17 @@ async fn post(
     let read = read_body(body, MAX_PAYLOAD).await;
     rec.call().body_len = read.len;
     rec.call().body = read.bytes.clone();
-    if let Some(Fault::Status(code)) = fault {
-        return rec.finish(fault_response(code));
-    }
     let seq = rec.call().seq;
+    match (&fault, &id) {
+        (Some(Fault::Status(code)), _) => return rec.finish(fault_response(*code)),
+        // Read, not taken, never answered: the recorder records the call as abandoned.
+        (Some(Fault::Hangup), _) => return hangup(),
+        (Some(Fault::Expire), Some(id)) => {
+            shared.expire(seq, id);
+            return rec.finish(fault_response(410));
+        }
+        _ => {}
+    }
     let answer = match (endpoint, id) {
         (Endpoint::Response, Some(id)) => post_response(shared, seq, &id, &parts.headers, read),
         (Endpoint::Error, Some(id)) => post_error(shared, seq, &id, &parts.headers, read),

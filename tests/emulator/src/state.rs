@@ -62,6 +62,8 @@ pub(crate) struct Submission {
     pub(crate) tenant_id: Option<HeaderValue>,
     /// Where the pieces of a streamed answer go, for an invoker that reads streams.
     pub(crate) stream: Option<mpsc::Sender<crate::streaming::Piece>>,
+    /// Faults for the calls about this invocation ([`crate::Invoke::fault`]).
+    pub(crate) faults: VecDeque<(Target, Fault)>,
 }
 
 #[derive(Debug)]
@@ -434,6 +436,19 @@ impl Shared {
 
     fn on_timeout(self: &Arc<Self>, id: &str) {
         let mut st = self.lock();
+        self.time_out(&mut st, id);
+    }
+
+    /// [`Fault::Expire`]: time `id` out now, as its timer would, for the call `seq` (whose
+    /// record the invoker's answer waits for).
+    pub(crate) fn expire(self: &Arc<Self>, seq: u64, id: &str) {
+        let mut st = self.lock();
+        let deferring = st.deferring.replace(seq);
+        self.time_out(&mut st, id);
+        st.deferring = deferring;
+    }
+
+    fn time_out(self: &Arc<Self>, st: &mut State, id: &str) {
         let Some(inv) = st.invocations.get(id) else {
             return;
         };
@@ -443,7 +458,7 @@ impl Shared {
             self.config.options.timeout.as_secs_f64()
         );
         self.finish(
-            &mut st,
+            st,
             id,
             200,
             invoke_error_body("Sandbox.Timedout", &message),
@@ -461,10 +476,10 @@ impl Shared {
             }
             // As the classic RIE: a timeout resets the sandbox (the process may also be
             // stuck in init, or not polling).
-            Phase::Ready | Phase::Dispatched { .. } => self.reset(&mut st, ResetReason::Timeout),
+            Phase::Ready | Phase::Dispatched { .. } => self.reset(st, ResetReason::Timeout),
             Phase::Queued => {}
         }
-        self.pump(&mut st);
+        self.pump(st);
     }
 
     // ----- faults, records -------------------------------------------------------------
