@@ -301,6 +301,27 @@
 //!   it) and the next invocation does not wait for the extensions.
 //! - `/opt/extensions` itself is not looked at, and nothing disables the Extensions API.
 
+//! # Where it differs from the RIE
+//!
+//! Seen by running the real RIE (`tests/e2e/tests/rie.rs`, the RIE's `main` at
+//! v0.0.0-20261030222936-bef5c4ba774d):
+//!
+//! - The RIE answers every function error `200` with no `X-Amz-Function-Error` and no
+//!   `X-Amzn-RequestId`, and a `Content-Type` sniffed by Go (`text/plain; charset=utf-8`).
+//!   Ours sends Lambda's headers and the runtime's content type, which the AWS CLI and SDKs read.
+//! - A timeout: the RIE answers plain text `Task timed out after N.00 seconds`; ours Lambda's
+//!   `Sandbox.Timedout` JSON.
+//! - The RIE ends an invoke only when the runtime is back at `/next` and holds the answer until
+//!   then; ours answers the invoker once the answer is posted, as Lambda does. Both Lambda and
+//!   the RIE reset a function that is not back at `/next` by the deadline (a handler blocking
+//!   its thread, whose error the watchdog posted in time); ours does not yet, and keeps that
+//!   process.
+//! - The RIE starts the function on the first invoke; ours at once, so init output and init
+//!   errors show before it.
+//! - The RIE delivers an empty body as it is (ours delivers `{}`), takes the invoker's
+//!   `X-Amzn-RequestId` as the request id, sets no `AWS_REGION` and passes its whole
+//!   environment on.
+
 #![deny(missing_docs)]
 
 mod emulator;
