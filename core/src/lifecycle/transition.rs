@@ -409,6 +409,15 @@ impl<const LANES: usize> State<LANES> {
     ) -> Result<(), Misuse> {
         const INPUT: InputKind = InputKind::ExtensionSettled;
         self.check(0, INPUT)?;
+        // (Init, ExtensionSettled) is a row for the other lanes; lane 0 takes it only in
+        // Register, else a registration nobody asked for would skip setup.
+        let phase = self.lanes[0].state.phase();
+        if phase != Phase::Register {
+            return Err(Misuse::Illegal {
+                phase,
+                input: INPUT,
+            });
+        }
         if !registered {
             log::debug!("going on without the internal extension");
         }
