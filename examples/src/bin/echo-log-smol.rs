@@ -1,42 +1,9 @@
-//! The echo function writing one log record per invocation, on the smol adapter: what the
-//! benchmark (`tests/bench`, `bench -- --log`) measures a log line's cost with. Its argument
-//! says which record: `info` (the default) one `log::info!` line, `debug` one `log::debug!`
-//! record (below the default level INFO, so filtered out), `none` no record (the same binary as
-//! the baseline).
+//! The echo function writing one log record per invocation (`examples/src/echo_log.rs`), on the
+//! smol adapter.
 
-use lambda_runtime_types_smol::{LambdaEvent, Runner};
-use serde_json::Value;
-
-/// Which record each invocation logs.
-#[derive(Debug, Clone, Copy)]
-enum Mode {
-    None,
-    Info,
-    Debug,
-}
-
-struct Echo;
-
-impl<'a> Runner<'a, Mode, Value, Value> for Echo {
-    async fn run(mode: &'a Mode, event: LambdaEvent<'a, Value>) -> anyhow::Result<Value> {
-        match mode {
-            Mode::Info => log::info!("echoing the event"),
-            Mode::Debug => log::debug!("echoing the event"),
-            Mode::None => {}
-        }
-        Ok(event.event)
-    }
-
-    async fn setup(_region: &'a str) -> anyhow::Result<Mode> {
-        match std::env::args().nth(1).as_deref() {
-            None | Some("info") => Ok(Mode::Info),
-            Some("debug") => Ok(Mode::Debug),
-            Some("none") => Ok(Mode::None),
-            Some(other) => anyhow::bail!("unknown mode {other:?}: info, debug or none"),
-        }
-    }
-}
+#[path = "../echo_log.rs"]
+mod echo_log;
 
 pub fn main() -> anyhow::Result<()> {
-    lambda_runtime_types_smol::exec_smol::<_, _, Echo, _>()
+    lambda_runtime_types_smol::exec_smol::<_, _, echo_log::Echo, _>()
 }
