@@ -28,7 +28,10 @@ impl<'a> BatchRunner<'a, ()> for KinesisReadings {
 
     async fn process(_shared: &'a (), record: Record<'_, Kinesis, Reading>) -> anyhow::Result<()> {
         let Reading { sensor, celsius } = &record.body;
-        anyhow::ensure!(*celsius >= -273.15, "{sensor} read {celsius} °C, below absolute zero");
+        anyhow::ensure!(
+            *celsius >= -273.15,
+            "{sensor} read {celsius} °C, below absolute zero"
+        );
         log::info!(
             "{sensor}: {celsius} °C (partition {}, sequence number {})",
             record.record.kinesis.partition_key,

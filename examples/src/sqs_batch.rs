@@ -22,7 +22,11 @@ impl<'a> BatchRunner<'a, ()> for SqsBatch {
         if body.contains("panic") {
             panic!("message {} asked to panic", record.id);
         }
-        anyhow::ensure!(!body.contains("fail"), "message {} asked to fail", record.id);
+        anyhow::ensure!(
+            !body.contains("fail"),
+            "message {} asked to fail",
+            record.id
+        );
         log::info!("processed message {}: {body}", record.id);
         Ok(())
     }

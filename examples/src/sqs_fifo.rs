@@ -28,12 +28,21 @@ impl<'a> BatchRunner<'a, Groups> for SqsFifo {
         let attribute = |name: &str| record.record.attributes.get(name).map(String::as_str);
         let group = attribute("MessageGroupId").unwrap_or_default();
         let sequence: u128 = attribute("SequenceNumber").unwrap_or_default().parse()?;
-        if groups.0.borrow().get(group).is_some_and(|last| *last >= sequence) {
+        if groups
+            .0
+            .borrow()
+            .get(group)
+            .is_some_and(|last| *last >= sequence)
+        {
             log::info!("group {group}: {sequence} was processed already; skipped");
             return Ok(());
         }
         let body = String::from_utf8_lossy(record.raw_body().unwrap_or_default());
-        anyhow::ensure!(!body.contains("fail"), "group {group}: message {} failed", record.id);
+        anyhow::ensure!(
+            !body.contains("fail"),
+            "group {group}: message {} failed",
+            record.id
+        );
         log::info!("group {group}: {sequence}: {body}");
         groups.0.borrow_mut().insert(group.to_string(), sequence);
         Ok(())

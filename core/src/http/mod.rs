@@ -136,8 +136,8 @@ pub use maps::{Headers, Params};
 pub use origin::{HeaderMode, Origin, StagePolicy};
 pub use reply::LambdaHttpResponse;
 pub use request::HttpRequest;
-pub use sample::RequestBuilder;
 pub use response::{BodyEncoding, HttpResponse, is_text_content_type, reason_phrase};
+pub use sample::RequestBuilder;
 #[cfg(feature = "tower")]
 pub use service::{ServeHttp, ServiceHandler, service};
 #[cfg(any(feature = "http", feature = "http-types"))]

@@ -11,5 +11,6 @@ use lambda_runtime_types::batch::Batch;
 use lambda_runtime_types_smol::SmolRuntime;
 
 pub fn main() -> anyhow::Result<()> {
-    lambda_runtime_types_smol::exec_smol::<_, _, Batch<kinesis_json::KinesisReadings, SmolRuntime>, _>()
+    lambda_runtime_types_smol::exec_smol::<_, _, Batch<kinesis_json::KinesisReadings, SmolRuntime>, _>(
+    )
 }

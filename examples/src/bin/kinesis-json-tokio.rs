@@ -11,5 +11,10 @@ use lambda_runtime_types::batch::Batch;
 use lambda_runtime_types_tokio::TokioRuntime;
 
 pub fn main() -> anyhow::Result<()> {
-    lambda_runtime_types_tokio::exec_tokio::<_, _, Batch<kinesis_json::KinesisReadings, TokioRuntime>, _>()
+    lambda_runtime_types_tokio::exec_tokio::<
+        _,
+        _,
+        Batch<kinesis_json::KinesisReadings, TokioRuntime>,
+        _,
+    >()
 }

@@ -326,7 +326,7 @@ impl Harness<'_, '_> {
             5 => {
                 if self.step {
                     self.step = false;
-                    let outcome = if self.byte() % 5 == 0 {
+                    let outcome = if self.byte().is_multiple_of(5) {
                         StepOutcome::Failed
                     } else {
                         StepOutcome::Done
