@@ -86,6 +86,13 @@
 //! # fn on<E: lambda_runtime_types::driver::Executor + Default>() { is_runner::<(), Batch<Orders, E>>() }
 //! ```
 
+// Each source is behind its feature; the docs name all three, linked when all are built (as on
+// docs.rs).
+#![cfg_attr(
+    not(all(feature = "sqs", feature = "kinesis", feature = "dynamodb")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+
 mod source;
 
 use alloc::collections::BTreeSet;

@@ -1,5 +1,5 @@
 //! `context-json`: the JSON headers of a `/next` response, `Lambda-Runtime-Client-Context` and
-//! `Lambda-Runtime-Cognito-Identity`, into a [`Context`].
+//! `Lambda-Runtime-Cognito-Identity`, into a [`Context`](lambda_runtime_types::Context).
 //!
 //! The input is the header value, given to both headers. Invariants: no panic; a header is kept
 //! exactly when it deserialises on its own (serde_json's recursion limit bounds nesting), and
