@@ -270,6 +270,71 @@ fn timeout_answers_sandbox_timedout_and_resets_the_function() {
     assert_eq!(emu.starts(), 2);
 }
 
+/// The deadline of the last delivered invocation, as the function got it.
+fn last_deadline(emu: &Emulator) -> u64 {
+    deliveries(emu)
+        .last()
+        .and_then(|c| c.response_header("Lambda-Runtime-Deadline-Ms"))
+        .and_then(|v| v.parse().ok())
+        .expect("a delivered invocation with its deadline")
+}
+
+/// Sleeps until `deadline_ms` has passed (plus slack, for the emulator's timer).
+fn sleep_past(deadline_ms: u64) {
+    let left = deadline_ms.saturating_sub(now_ms());
+    std::thread::sleep(Duration::from_millis(left + 500));
+}
+
+/// As in Lambda, an invocation's timeout runs until the function asks for the next one: a
+/// function that answers in time but is not back at `/next` by the deadline is reset then (its
+/// invoker keeps the answer), and the next invoke starts it again; one back in time is kept.
+#[test]
+fn a_function_not_back_at_next_by_the_deadline_is_reset() {
+    let emu = Emulator::start(bash("normal").timeout(Duration::from_secs(2))).unwrap();
+    let quick = emu.invoke(br#"{"linger":0}"#).unwrap();
+    assert_eq!(quick.outcome, Outcome::Response, "{}", quick.body_str());
+    sleep_past(last_deadline(&emu));
+    assert!(emu.exits().is_empty(), "{:?}", emu.exits());
+    let lingering = emu.invoke(br#"{"linger":30}"#).unwrap();
+    assert_eq!(lingering.outcome, Outcome::Response, "the answer stands");
+    assert_eq!(lingering.body, br#"{"linger":30}"#);
+    let deadline = last_deadline(&emu);
+    assert!(
+        emu.wait_until(WAIT, |e| !e.exits().is_empty()),
+        "the lingering function was reset"
+    );
+    let exit = &emu.exits()[0];
+    assert_eq!(exit.reset, Some(ResetReason::Timeout), "{exit:?}");
+    let begin = &emu.shutdown_steps()[0];
+    assert!(begin.at_ms >= deadline, "{begin:?}, deadline {deadline}");
+    assert!(
+        emu.log_text().contains("not back at /next by the deadline"),
+        "{}",
+        emu.log_text()
+    );
+    let after = emu.invoke(br#"{"after":1}"#).unwrap();
+    assert_eq!(after.outcome, Outcome::Response, "{}", after.body_str());
+    assert_eq!(emu.starts(), 2);
+}
+
+/// With concurrency, as in Lambda Managed Instances, a function not back at `/next` by the
+/// deadline is kept.
+#[test]
+fn with_concurrency_a_function_not_back_at_next_is_kept() {
+    let emu = Emulator::start(
+        bash("normal")
+            .concurrency(2)
+            .timeout(Duration::from_secs(2)),
+    )
+    .unwrap();
+    let lingering = emu.invoke(br#"{"linger":30}"#).unwrap();
+    assert_eq!(lingering.outcome, Outcome::Response);
+    sleep_past(last_deadline(&emu));
+    assert!(emu.exits().is_empty(), "{:?}", emu.exits());
+    assert_eq!(emu.invoke(b"{}").unwrap().outcome, Outcome::Response);
+    assert_eq!(emu.starts(), 1);
+}
+
 #[test]
 fn reset_gives_a_graceful_function_the_grace_period() {
     // The bash function registers no extension: SIGTERM only because the test asks for it.

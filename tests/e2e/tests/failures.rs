@@ -1,16 +1,20 @@
-//! Failures Lambda would swallow, for every probe binary: a handler that blocks its
-//! thread past the deadline, running out of memory, SIGTERM during an invocation, and what the
-//! runtime logs.
+//! Failures Lambda would swallow, for every probe binary: a handler that blocks its thread past
+//! the deadline (reported in time, then reset), running out of memory, SIGTERM during an
+//! invocation, and what the runtime logs.
 
 mod common;
 
 use std::time::Duration;
 
-use lambda_emulator::{Emulator, Endpoint, Outcome, Signal};
+use lambda_emulator::{Emulator, Endpoint, Outcome, ResetReason, ShutdownAction, Signal};
 
 use common::{calls, invoke, start_probe};
 use serde_json::json;
 
+/// A handler that blocks its thread past the deadline: the watchdog reports
+/// `Runtime.HandlerTimeout` before the deadline, but the runtime cannot get back to `/next`, so
+/// at the deadline the function is reset, as Lambda does; a new process serves the next
+/// invocation.
 fn blocked_handler_timeout(bin: &str) {
     let emu = start_probe(bin, |o| o.timeout(Duration::from_secs(1)));
     let r = invoke(&emu, br#"{"probe":"block","ms":2500}"#);
@@ -39,15 +43,44 @@ fn blocked_handler_timeout(bin: &str) {
         "posted after the deadline"
     );
     eprintln!("{bin}: blocked-handler timeout posted {early} ms before the deadline");
-    // Once the handler returns, the same process asks for the next invocation and serves it.
+    // Not back at /next by the deadline: reset then, not before.
     assert!(
-        emu.wait_until(Duration::from_secs(10), |e| calls(e, Endpoint::Next).len()
-            >= 2),
-        "back to /next after the blocked handler returned"
+        emu.wait_until(Duration::from_secs(10), |e| !e.exits().is_empty()),
+        "the blocked function was reset"
     );
+    let exit = &emu.exits()[0];
+    assert_eq!(exit.generation, 1);
+    assert_eq!(
+        exit.reset,
+        Some(ResetReason::Timeout),
+        "{}",
+        exit.describe()
+    );
+    let steps = emu.shutdown_steps();
+    let begin = steps
+        .iter()
+        .find(|s| matches!(&s.action, ShutdownAction::Begin { reason, .. } if reason == "timeout"))
+        .expect("a shutdown for the timeout");
+    assert!(
+        begin.at_ms >= deadline,
+        "reset {} ms before the deadline",
+        deadline - begin.at_ms
+    );
+    assert!(
+        calls(&emu, Endpoint::Next)
+            .iter()
+            .all(|c| c.generation != 1 || c.request_id.as_deref() == Some(&id)),
+        "the blocked process never asked for another invocation"
+    );
+    // The next invocation starts the function again, and the new process answers it.
     let r = invoke(&emu, br#"{"after":"block"}"#);
     assert_eq!(r.json(), Some(json!({"after": "block"})));
-    assert_eq!(emu.starts(), 1);
+    assert_eq!(emu.starts(), 2);
+    let answer = calls(&emu, Endpoint::Response)
+        .into_iter()
+        .find(|c| c.request_id.as_deref() == Some(r.request_id.as_str()))
+        .expect("the response after the reset");
+    assert_eq!(answer.generation, 2);
     assert!(
         calls(&emu, Endpoint::Response)
             .iter()

@@ -6,7 +6,8 @@
 //! `202` for accepted posts, `400 InvalidRequestID` for unknown or stale ids, `403
 //! InvalidStateTransition` for out-of-order calls, `413` above 6,291,556 bytes, a timeout
 //! counted from the invoke that answers `Sandbox.Timedout` and then resets the function (shut
-//! down as Lambda does, see below; init again on the next invoke), `502` with the init error
+//! down as Lambda does, see below; init again on the next invoke; a function that answered but
+//! is not back at `/next` by the deadline is reset too), `502` with the init error
 //! or `Runtime.ExitError` when init fails or the process dies. It also serves the Extensions
 //! API and the Telemetry API on the same address, and runs external extensions. An optional
 //! HTTP front door turns plain HTTP requests into Function URL, API Gateway, ALB or VPC
@@ -312,10 +313,9 @@
 //! - A timeout: the RIE answers plain text `Task timed out after N.00 seconds`; ours Lambda's
 //!   `Sandbox.Timedout` JSON.
 //! - The RIE ends an invoke only when the runtime is back at `/next` and holds the answer until
-//!   then; ours answers the invoker once the answer is posted, as Lambda does. Both Lambda and
-//!   the RIE reset a function that is not back at `/next` by the deadline (a handler blocking
-//!   its thread, whose error the watchdog posted in time); ours does not yet, and keeps that
-//!   process.
+//!   then; ours answers the invoker once the answer is posted, as Lambda does. A function not
+//!   back at `/next` by the deadline (a handler blocking its thread, whose error the watchdog
+//!   posted in time) is reset at the deadline by all three, and the next invoke starts it again.
 //! - The RIE starts the function on the first invoke; ours at once, so init output and init
 //!   errors show before it.
 //! - The RIE delivers an empty body as it is (ours delivers `{}`), takes the invoker's

@@ -2,10 +2,11 @@
 //! stopping it (the shutdown sequence itself is in `shutdown.rs`), its exit, and readiness.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::extensions::Sandbox;
 use crate::records::{LogLine, LogStream, Outcome, ProcessExit, ResetReason};
-use crate::state::{Ctl, Phase, Proc, Shared, State};
+use crate::state::{AwaitingNext, Ctl, Phase, Proc, Shared, State};
 use crate::util::{epoch_ms, invoke_error_body};
 
 /// The `shutdownReason` extensions get for a reset.
@@ -73,6 +74,78 @@ impl Shared {
                 self.begin_shutdown(st, reason_text(reason));
             }
         }
+    }
+
+    /// The process of `generation` answered an invocation due at `deadline_ms`. As in Lambda,
+    /// the invocation's timeout runs until the runtime asks for the next one: a process not back
+    /// at `/next` by the deadline (its handler still blocking its thread after the watchdog
+    /// reported it, say) is reset then, and the next invocation starts a new one. With
+    /// [`crate::Options::concurrency`], as in the RIE-LMI, the process is kept.
+    pub(crate) fn await_next(self: &Arc<Self>, st: &mut State, generation: u64, deadline_ms: u64) {
+        if self.config.options.concurrency.is_some() || !self.is_current(st, generation) {
+            return;
+        }
+        let wait = Duration::from_millis(deadline_ms.saturating_sub(epoch_ms()));
+        let shared = Arc::clone(self);
+        let timer = self
+            .rt
+            .spawn(async move {
+                tokio::time::sleep(wait).await;
+                shared.overdue(generation);
+            })
+            .abort_handle();
+        if let Some(earlier) = st.awaiting_next.replace(AwaitingNext { generation, timer }) {
+            earlier.timer.abort();
+        }
+    }
+
+    /// A `/next` of process `generation` arrived: it is back in time.
+    pub(crate) fn back_at_next(&self, st: &mut State, generation: u64) {
+        if st
+            .awaiting_next
+            .as_ref()
+            .is_some_and(|awaiting| awaiting.generation == generation)
+            && let Some(awaiting) = st.awaiting_next.take()
+        {
+            awaiting.timer.abort();
+        }
+    }
+
+    /// The deadline of the invocation that process `generation` answered passed, and it has
+    /// not asked for the next one: reset it.
+    fn overdue(self: &Arc<Self>, generation: u64) {
+        let mut st = self.lock();
+        if st
+            .awaiting_next
+            .as_ref()
+            .is_none_or(|awaiting| awaiting.generation != generation)
+        {
+            return;
+        }
+        st.awaiting_next = None;
+        if !self.is_current(&st, generation) {
+            return;
+        }
+        let line = "lambda-emulator: the function was not back at /next by the deadline of the \
+                    invocation it answered: resetting it"
+            .to_owned();
+        if self.config.options.echo_logs {
+            eprintln!("{line}");
+        }
+        st.logs.push(LogLine {
+            stream: LogStream::Stderr,
+            line,
+            at_ms: epoch_ms(),
+            generation,
+            extension: None,
+        });
+        self.reset(&mut st, ResetReason::Timeout);
+    }
+
+    /// Whether `generation` is the running process, not being reset and not exited.
+    fn is_current(&self, st: &State, generation: u64) -> bool {
+        matches!(&st.process, Proc::Running(running)
+            if running.generation == generation && running.reset.is_none() && !running.exited)
     }
 
     /// Hand the sandbox to a shutdown task.

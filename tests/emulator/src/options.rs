@@ -195,7 +195,9 @@ impl Options {
     /// unless earlier invocations occupy all slots), so on a cold start it includes init.
     /// When it fires, the invoker gets `Sandbox.Timedout` and the process is reset (shut down
     /// as [`Options::shutdown_grace`] describes, then started again by the next invocation);
-    /// see [`Options::concurrency`] for the exception.
+    /// see [`Options::concurrency`] for the exception. As in Lambda, it runs until the function
+    /// asks for the next invocation: one that answered in time but is not back at `/next` by
+    /// the deadline is reset then too (its invoker keeps the answer).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -222,7 +224,8 @@ impl Options {
     /// Run up to `n` invocations at once and tell the function so through
     /// `AWS_LAMBDA_MAX_CONCURRENCY` (as Lambda Managed Instances do). As in the RIE's
     /// managed-instances mode, a timed-out invocation then does not reset the process (the
-    /// others keep running); a late `/response` or `/error` for it gets `410 InvokeTimeout`.
+    /// others keep running), nor does a process that is not back at `/next` by the deadline;
+    /// a late `/response` or `/error` for it gets `410 InvokeTimeout`.
     /// A duplicate answer gets 400 rather than 403.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = Some(n.max(1));

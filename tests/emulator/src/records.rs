@@ -231,7 +231,8 @@ pub struct LogLine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ResetReason {
-    /// An invocation timed out.
+    /// An invocation timed out: by its deadline it was not answered, or the function that
+    /// answered it had not asked for the next one.
     Timeout,
     /// The function posted `/init/error`.
     InitError,

@@ -37,6 +37,7 @@ impl Shared {
             // A straggler from a process that is gone.
             Proc::Stopped => return u64::MAX,
         };
+        self.back_at_next(&mut st, tag);
         // The runtime's first `/next` closes registration and ends the runtime's init.
         if st.sandbox.generation == tag && !st.sandbox.runtime_ready {
             st.sandbox.runtime_ready = true;
@@ -188,6 +189,10 @@ impl Shared {
     ) -> Result<(), PostRejection> {
         let mut st = self.lock();
         check_post(&st, id, self.config.slots, Some(seq))?;
+        let answered = st
+            .invocations
+            .get(id)
+            .map(|inv| (inv.phase, inv.deadline_ms));
         let next_calls = st.next_calls;
         st.responded.insert(id.to_owned(), next_calls);
         st.responded_order.push_back(id.to_owned());
@@ -199,6 +204,9 @@ impl Shared {
         st.deferring = Some(seq);
         self.finish(&mut st, id, status, body, content_type, outcome);
         st.deferring = None;
+        if let Some((Phase::Dispatched { generation }, deadline_ms)) = answered {
+            self.await_next(&mut st, generation, deadline_ms);
+        }
         self.pump(&mut st);
         Ok(())
     }

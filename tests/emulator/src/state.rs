@@ -184,6 +184,17 @@ pub(crate) struct State {
     pub(crate) telemetry: Vec<TelemetryDelivery>,
     /// Shutdown tasks not finished yet.
     pub(crate) shutdowns_running: usize,
+    /// The process that answered the last invocation, until it is back at `/next` (or reset
+    /// at that invocation's deadline).
+    pub(crate) awaiting_next: Option<AwaitingNext>,
+}
+
+/// A process that answered an invocation and has not asked for the next one yet.
+#[derive(Debug)]
+pub(crate) struct AwaitingNext {
+    pub(crate) generation: u64,
+    /// Resets the process at the invocation's deadline.
+    pub(crate) timer: AbortHandle,
 }
 
 #[derive(Debug)]
@@ -246,6 +257,7 @@ impl Shared {
                 shutdown_steps: Vec::new(),
                 telemetry: Vec::new(),
                 shutdowns_running: 0,
+                awaiting_next: None,
             }),
             dispatch: Notify::new(),
             ext_events: Notify::new(),
