@@ -20,6 +20,8 @@
 #[cfg(feature = "std")]
 mod blocking;
 mod exchange;
+#[cfg(feature = "std")]
+mod exit;
 mod extension;
 #[cfg(feature = "std")]
 mod extension_env;
@@ -27,6 +29,8 @@ mod invoke;
 #[cfg(feature = "std")]
 mod streaming;
 
+#[cfg(feature = "std")]
+pub use exit::RuntimeStopped;
 pub use extension::{Extension, ExtensionDriver, NoSteps, Stopped};
 #[cfg(feature = "std")]
 pub use extension_env::{executable_name, run_extension};
@@ -205,8 +209,9 @@ fn lanes_for(requested: usize, can: usize) -> usize {
 /// [`run`]s the function on `exec`.
 ///
 /// Never returns `Ok`: a Lambda runtime only stops when something fails. The error says why
-/// (e.g. that `AWS_LAMBDA_RUNTIME_API` is missing and how to run the function locally); returned
-/// from `main`, it makes the process exit non-zero.
+/// (e.g. that `AWS_LAMBDA_RUNTIME_API` is missing and how to run the function locally; a
+/// [`RuntimeStopped`] once it ran); returned from `main`, it makes the process exit non-zero
+/// ([`RuntimeStopped::code_of`] gives the reason's own code).
 #[cfg(feature = "std")]
 pub async fn run_from_env<E, Shared, Event, R, Return>(exec: &E) -> anyhow::Result<()>
 where
@@ -242,7 +247,7 @@ where
         log::warn!("neither AWS_REGION nor AWS_DEFAULT_REGION is set; setup gets an empty region");
     }
     let reason = serve(exec, config, settings.on_shutdown.take(), handler).await;
-    Err(anyhow::anyhow!("the Lambda runtime stopped: {reason}"))
+    Err(RuntimeStopped(reason).into())
 }
 
 /// The machine and the crew that carries out its actions.

@@ -12,8 +12,12 @@ impl probe::Sleep for Custom {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    examples::custom_executor::builder()
-        .on_shutdown(probe::shutdown_hook())
-        .run(probe::Probe::<Custom>::new())
+/// Exits with the code of the reason the runtime stopped (4 for an unreachable Runtime API, …),
+/// as `tests/hostile.rs` checks.
+fn main() -> std::process::ExitCode {
+    lambda_runtime_types::driver::RuntimeStopped::exit_code(
+        examples::custom_executor::builder()
+            .on_shutdown(probe::shutdown_hook())
+            .run(probe::Probe::<Custom>::new()),
+    )
 }

@@ -11,8 +11,12 @@ impl probe::Sleep for Tokio {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    lambda_runtime_types_tokio::builder()
-        .on_shutdown(probe::shutdown_hook())
-        .run(probe::Probe::<Tokio>::new())
+/// Exits with the code of the reason the runtime stopped (4 for an unreachable Runtime API, …),
+/// as `tests/hostile.rs` checks.
+fn main() -> std::process::ExitCode {
+    lambda_runtime_types::driver::RuntimeStopped::exit_code(
+        lambda_runtime_types_tokio::builder()
+            .on_shutdown(probe::shutdown_hook())
+            .run(probe::Probe::<Tokio>::new()),
+    )
 }
