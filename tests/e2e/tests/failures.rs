@@ -56,6 +56,16 @@ fn blocked_handler_timeout(bin: &str) {
         "{}",
         exit.describe()
     );
+    // The runtime's extension is registered, so the reset is a SIGTERM: the watchdog's thread
+    // runs the shutdown hook although the handler still blocks the executor's.
+    assert!(exit.sigterm_ms.is_some(), "{}", exit.describe());
+    assert!(
+        emu.wait_until(Duration::from_secs(10), |e| e
+            .log_text()
+            .contains("probe: shutdown hook ran")),
+        "{}",
+        emu.log_text()
+    );
     let steps = emu.shutdown_steps();
     let begin = steps
         .iter()
