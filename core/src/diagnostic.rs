@@ -158,8 +158,8 @@ impl Diagnostic {
         Some(Self::new(error_type, message))
     }
 
-    /// The JSON body, bounded: `errorMessage` is cut to [`MAX_ERROR_MESSAGE_BYTES`] and the
-    /// `stackTrace` lines to [`MAX_STACK_TRACE_BYTES`] in all, each cut saying so
+    /// The JSON body, bounded: `errorMessage` is cut after [`MAX_ERROR_MESSAGE_BYTES`] and the
+    /// `stackTrace` lines after [`MAX_STACK_TRACE_BYTES`] in all, each cut saying so
     /// (`… (truncated: N bytes)`, N the whole length), so that the body is at most
     /// [`MAX_ERROR_BODY_BYTES`] however the text escapes.
     pub fn to_json(&self) -> Vec<u8> {
@@ -182,11 +182,12 @@ impl Diagnostic {
     }
 }
 
-/// The longest `errorMessage` posted, in bytes (longer ones are cut, saying so).
+/// How much of an `errorMessage` is posted, in bytes: a longer one is cut there (at a character
+/// boundary) and a mark of about 40 bytes saying how long it was is added.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 32 << 10;
 
-/// The most bytes of `stackTrace` lines posted, in all (the lines past it are left out, saying
-/// so).
+/// The most bytes of `stackTrace` lines posted, in all, each line charged 3 bytes more for its
+/// JSON (the lines past it are left out, and a line says how many).
 pub const MAX_STACK_TRACE_BYTES: usize = 32 << 10;
 
 /// The largest error body [`Diagnostic::to_json`] makes: the message and stack trace at their
@@ -213,17 +214,25 @@ fn cut(text: &str, max: usize) -> Cow<'_, str> {
     ))
 }
 
-/// The first of `lines` that fit `max` bytes in all (the last one cut), then, if any were left
-/// out, a line saying how many.
+/// The JSON a stack line costs beyond its bytes: its quotes and the comma after it. Charging it
+/// bounds the number of lines too (empty lines are not free), so the body stays within
+/// [`MAX_ERROR_BODY_BYTES`] however the trace is made.
+const LINE_OVERHEAD: usize = 3;
+
+/// The first of `lines` that fit `max` bytes in all, each charged [`LINE_OVERHEAD`] more (the
+/// last one cut), then, if any were left out, a line saying how many.
 fn cut_lines(lines: &[String], max: usize) -> Vec<Cow<'_, str>> {
     let mut left = max;
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        if line.len() > left {
-            if left > 0 {
-                out.push(cut(line, left));
+        let cost = line.len() + LINE_OVERHEAD;
+        if cost > left {
+            let room = left.saturating_sub(LINE_OVERHEAD);
+            let kept_part = room > 0;
+            if kept_part {
+                out.push(cut(line, room));
             }
-            let rest = &lines[i + usize::from(left > 0)..];
+            let rest = &lines[i + usize::from(kept_part)..];
             if !rest.is_empty() {
                 let bytes: usize = rest.iter().map(String::len).sum();
                 out.push(Cow::Owned(format!(
@@ -233,7 +242,7 @@ fn cut_lines(lines: &[String], max: usize) -> Vec<Cow<'_, str>> {
             }
             break;
         }
-        left -= line.len();
+        left -= cost;
         out.push(Cow::Borrowed(line.as_str()));
     }
     out
@@ -315,6 +324,29 @@ mod tests {
         assert!(json.len() <= MAX_ERROR_BODY_BYTES, "{}", json.len());
         let back: Diagnostic = serde_json::from_slice(&json).unwrap();
         assert_eq!(back.stack_trace.len(), 2, "the cut line, then the mark");
+    }
+
+    #[test]
+    fn many_short_or_empty_lines_stay_within_the_bound() {
+        for line in ["", "\u{1}"] {
+            let mut d = Diagnostic::new(ErrorType::HANDLER_ERROR, "\u{1}".repeat(1 << 20));
+            d.stack_trace = alloc::vec![line.to_string(); 400_000];
+            let json = d.to_json();
+            assert!(
+                json.len() <= MAX_ERROR_BODY_BYTES,
+                "{line:?}: {}",
+                json.len()
+            );
+            let back: Diagnostic = serde_json::from_slice(&json).unwrap();
+            let last = back.stack_trace.last().unwrap();
+            assert!(last.contains("more lines"), "{line:?}: {last}");
+            let kept = back.stack_trace.len() - 1;
+            assert!(
+                kept * (line.len() + LINE_OVERHEAD) <= MAX_STACK_TRACE_BYTES,
+                "{line:?}: {kept} lines kept"
+            );
+            assert!(kept > 1000, "{line:?}: only {kept} lines kept");
+        }
     }
 
     #[test]
