@@ -45,18 +45,21 @@ impl RuntimeStopped {
             .map_or(1, |stopped| stopped.code())
     }
 
-    /// What `main` ends with, given what an entry point returned: writes the error to stderr
-    /// as `main` would (`Error: …`, with its causes) and gives [`RuntimeStopped::code_of`] it
-    /// (0 for `Ok`).
+    /// What `main` ends with, given what an entry point returned: the code
+    /// [`RuntimeStopped::code_of`] gives (0 for `Ok` and for a shutdown), and for any other
+    /// error the error written to stderr as `main` would write it (`Error: …` and its causes).
     pub fn exit_code(returned: anyhow::Result<()>) -> std::process::ExitCode {
-        match returned {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                std::eprintln!("Error: {error:#}");
-                let code = u8::try_from(Self::code_of(&error)).unwrap_or(1);
-                std::process::ExitCode::from(code)
-            }
-        }
+        let code = match returned {
+            Ok(()) => 0,
+            Err(error) => match Self::code_of(&error) {
+                0 => 0,
+                code => {
+                    std::eprintln!("Error: {error:?}");
+                    code
+                }
+            },
+        };
+        std::process::ExitCode::from(u8::try_from(code).unwrap_or(1))
     }
 }
 
