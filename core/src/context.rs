@@ -19,6 +19,11 @@ pub struct Context {
     pub request_id: String,
     /// `Lambda-Runtime-Deadline-Ms`, when present and a number.
     pub deadline: Option<EpochMillis>,
+    /// When the runtime reports this invocation as timed out, as the lifecycle decided: the
+    /// deadline minus [`Config::timeout_margin_ms`]. `None` when no timeout is armed: no
+    /// deadline, or an implausible one (already past, or more than an hour ahead, as local
+    /// emulators send). Work that must stop in time (a batch, say) stops before this.
+    pub timeout_at: Option<EpochMillis>,
     /// `Lambda-Runtime-Invoked-Function-Arn`: the function, version or alias that was invoked.
     pub invoked_function_arn: String,
     /// `Lambda-Runtime-Trace-Id`: the X-Ray trace header (`Root=…;Parent=…;Sampled=…`).
@@ -62,6 +67,7 @@ impl Context {
         Self {
             request_id: request_id.into(),
             deadline: None,
+            timeout_at: None,
             invoked_function_arn: String::new(),
             xray_trace_id: None,
             client_context: None,
@@ -91,6 +97,7 @@ impl Context {
         Self {
             request_id: id.to_string(),
             deadline: invocation.deadline.map(|d| d.at()),
+            timeout_at: None,
             invoked_function_arn: text(header::INVOKED_FUNCTION_ARN).unwrap_or_default(),
             xray_trace_id: invocation.trace_id.as_ref().map(|t| t.as_str().to_string()),
             client_context: json_header(head, header::CLIENT_CONTEXT, id),

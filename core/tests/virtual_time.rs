@@ -36,7 +36,12 @@ impl<'a> Runner<'a, (), Cmd, Value> for Sleepy {
         };
         let clock = VirtualClock::current().expect("the handler runs under run_virtual");
         clock.sleep(Duration::from_millis(ms)).await;
-        Ok(json!({"slept": ms, "id": event.ctx.request_id}))
+        // When the runtime will report it as timed out, in ms after the clock's start.
+        let timeout_at = event
+            .ctx
+            .timeout_at
+            .map(|at| at.millis_since(VIRTUAL_EPOCH));
+        Ok(json!({"slept": ms, "id": event.ctx.request_id, "timeout_at": timeout_at}))
     }
 }
 
@@ -137,7 +142,10 @@ fn a_handler_that_never_finishes_is_timed_out_at_deadline_minus_margin() {
     assert_eq!(next_calls(&o.calls), [0, 2_900, 2_910]);
     let next = &o.posts[1];
     assert_eq!(next.kind, PostKind::Response);
-    assert_eq!(body(next), json!({"slept": 10, "id": "next"}));
+    assert_eq!(
+        body(next),
+        json!({"slept": 10, "id": "next", "timeout_at": 2_900 + 2_900})
+    );
     assert_eq!(next.at, t(2_910));
     assert_eq!(o.end, t(2_910), "no timer is armed while waiting on /next");
 }
@@ -170,7 +178,7 @@ fn a_handler_that_finishes_just_before_the_timeout_is_answered() {
     );
     assert_eq!(
         body(&o.posts[0]),
-        json!({"slept": 2899, "id": "close-call"})
+        json!({"slept": 2899, "id": "close-call", "timeout_at": 2_900})
     );
     assert_eq!(o.posts[0].at, t(2_899));
     assert_eq!(o.posts[1].at, t(2_900));
@@ -253,7 +261,10 @@ fn a_post_whose_connection_drops_is_retried_after_the_same_backoff() {
         "recorded once: the dropped ones never arrived"
     );
     assert_eq!(o.posts[0].at, t(55));
-    assert_eq!(body(&o.posts[0]), json!({"slept": 5, "id": "a"}));
+    assert_eq!(
+        body(&o.posts[0]),
+        json!({"slept": 5, "id": "a", "timeout_at": null})
+    );
 }
 
 #[test]

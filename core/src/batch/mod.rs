@@ -32,10 +32,12 @@
 //!   source allows it: SQS standard queues, and streams with [`BatchOptions::in_order`] off.
 //!   Never an SQS FIFO batch.
 //! - The batch stops before the invocation's deadline: [`BatchOptions::reserve`] (100 ms by
-//!   default) before the moment the runtime would report the invocation as timed out (the
-//!   deadline minus `Config::timeout_margin_ms`). Records still running are dropped, and those
-//!   and the ones not started are reported failed, so none is lost; what finished is reported as
-//!   it went.
+//!   default) before the moment the runtime would report the invocation as timed out
+//!   ([`Context::timeout_at`]: the deadline minus `Config::timeout_margin_ms`). Records still
+//!   running are dropped, and those and the ones not started are reported failed, so none is
+//!   lost; what finished is reported as it went. When the runtime arms no timeout (a deadline
+//!   already past or more than an hour ahead, as local emulators send), nothing stops the batch
+//!   early either.
 //! - The response lists each record at most once, in the batch's order.
 //!
 //! # Time, and why `Batch` names an executor
@@ -114,6 +116,7 @@ use serde_json::Value;
 use crate::context::Context;
 use crate::driver::Executor;
 use crate::runner::{LambdaEvent, Runner};
+use crate::time::EpochMillis;
 
 #[cfg(feature = "dynamodb")]
 pub use source::DynamoDb;
@@ -170,8 +173,7 @@ pub struct BatchOptions {
     /// and each failure is reported; Lambda still retries from the lowest sequence number
     /// reported. SQS FIFO batches are always in order.
     pub in_order: bool,
-    /// How long before the runtime's timeout (the deadline minus `Config::timeout_margin_ms`)
-    /// the batch stops and reports what it knows: time to serialise and post the response.
+    /// How long before the runtime's timeout ([`Context::timeout_at`]) the batch stops and reports what it knows: time to serialise and post the response.
     pub reserve: Duration,
 }
 
@@ -393,13 +395,13 @@ where
     } else {
         options.concurrency.max(1)
     };
-    // The runtime reports a timeout at the deadline minus its margin; stop before that.
-    let stop_at = ctx.deadline.map(|deadline| {
-        let margin = ctx.config.timeout_margin_ms;
+    // Stop before the runtime reports the invocation as timed out (when the lifecycle armed
+    // no timeout, an implausible deadline, nothing stops the batch early either).
+    let stop_at = ctx.timeout_at.map(|timeout_at| {
         let reserve = u64::try_from(options.reserve.as_millis()).unwrap_or(u64::MAX);
-        deadline.saturating_sub(margin.saturating_add(reserve))
+        timeout_at.saturating_sub(reserve)
     });
-    let mut stop = pin!(stop_at.map(|at| exec.sleep(at.duration_since(exec.now()))));
+    let mut stop = pin!(stop_at.map(|at| until(exec, at)));
     let mut state = Vec::with_capacity(total);
     state.resize(total, State::Unprocessed);
     let mut waiting = records.into_iter().enumerate();
@@ -534,6 +536,18 @@ where
         Err(panic) => Err(panic),
     };
     (index, result)
+}
+
+/// Completes once the executor's clock reads `at` or later (a timer that wakes early is slept
+/// again).
+async fn until<E: Executor>(exec: &E, at: EpochMillis) {
+    loop {
+        let now = exec.now();
+        if now >= at {
+            return;
+        }
+        exec.sleep(at.duration_since(now)).await;
+    }
 }
 
 /// The next finished record, or `None` once `stop` completes first.

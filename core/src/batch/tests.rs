@@ -183,11 +183,24 @@ fn run<R>(event: Value, deadline_ms: Option<u64>) -> anyhow::Result<BatchRespons
 where
     R: for<'a> BatchRunner<'a, ()>,
 {
+    let mut ctx = Context::new("req-1", Arc::new(Config::for_test()));
+    ctx.deadline = deadline_ms.map(|ms| testing::VIRTUAL_EPOCH.saturating_add(ms));
+    // What the lifecycle arms for such a deadline: it, less the margin.
+    ctx.timeout_at = ctx
+        .deadline
+        .map(|d| d.saturating_sub(ctx.config.timeout_margin_ms));
+    run_in::<R>(event, ctx)
+}
+
+/// Runs `R` over `event` with the context `ctx`, in virtual time starting at
+/// [`testing::VIRTUAL_EPOCH`].
+fn run_in<R>(event: Value, ctx: Context) -> anyhow::Result<BatchResponse>
+where
+    R: for<'a> BatchRunner<'a, ()>,
+{
     SEEN.with(|s| s.borrow_mut().clear());
     RUNNING.with(|r| r.set((0, 0)));
     let clock = VirtualClock::new();
-    let mut ctx = Context::new("req-1", Arc::new(Config::for_test()));
-    ctx.deadline = deadline_ms.map(|ms| testing::VIRTUAL_EPOCH.saturating_add(ms));
     let event: BatchEvent = serde_json::from_value(event).expect("a batch event");
     let region = String::from("us-east-1");
     let run = async {
@@ -520,6 +533,17 @@ fn a_batch_whose_deadline_has_passed_processes_nothing_and_loses_nothing() {
     let response = run::<SqsRaw>(event, Some(150)).unwrap();
     assert_eq!(failed(&response), ["m0", "m1"]);
     assert!(seen().is_empty());
+}
+
+#[test]
+fn without_a_timeout_armed_a_past_deadline_stops_nothing() {
+    // A local emulator's deadline already past: the lifecycle arms no timeout (timeout_at is
+    // None), and the batch runs whole instead of failing every record.
+    let mut ctx = Context::new("req-1", Arc::new(Config::for_test()));
+    ctx.deadline = Some(testing::VIRTUAL_EPOCH.saturating_sub(60_000));
+    let response = run_in::<SqsRaw>(sqs_batch(&["ok", "fail"], false), ctx).unwrap();
+    assert_eq!(failed(&response), ["m1"]);
+    assert_eq!(ids_seen(), ["m0", "m1"]);
 }
 
 #[test]

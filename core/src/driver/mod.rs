@@ -643,11 +643,11 @@ where
         let id = invocation.request_id.clone();
         let l = &mut self.lanes[lane];
         let io = l.io.get_or_insert_with(Box::default);
-        #[allow(unused_mut)]
         let mut ctx = match io.response_head() {
             Some(head) => Context::from_invocation(invocation, &head, config.clone()),
             None => Context::new(id.as_str(), config.clone()),
         };
+        ctx.timeout_at = timeout_at;
         #[cfg(feature = "std")]
         {
             ctx.stream = l.stream.attach(&id);
