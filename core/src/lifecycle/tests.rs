@@ -1043,7 +1043,15 @@ fn an_extension_settling_before_setup_is_misuse() {
         assert_eq!(m.poll(), Action::Wait { until: None });
         assert!((0..lanes).all(|l| m.lane_phase(l) == Some(Phase::Init)));
         m.handle_setup(EpochMillis(2), SetupOutcome::Done).unwrap();
+        // Settling before the registration was handed out is refused too.
+        assert_eq!(
+            m.handle_extension(EpochMillis(2), true),
+            Err(Misuse::NoRequestInFlight)
+        );
+        assert_eq!(m.lane_phase(0), Some(Phase::Register));
         assert_eq!(m.poll(), Action::RegisterExtension);
+        m.handle_extension(EpochMillis(3), true).unwrap();
+        assert_eq!(m.lane_phase(0), Some(Phase::Poll));
     }
 }
 
@@ -1229,6 +1237,7 @@ row_tests! {
         let mut h = Harness::<2>::new(Options::new().lanes(2).extension(true));
         h.drain();
         h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        h.drain();
         h.m.handle_extension(h.now, true).unwrap();
         last(&h)
     };
@@ -1236,6 +1245,7 @@ row_tests! {
         let mut h = Harness::<1>::new(Options::new().extension(true));
         h.drain();
         h.m.handle_setup(h.now, SetupOutcome::Done).unwrap();
+        h.drain();
         h.m.handle_extension(h.now, false).unwrap();
         last(&h)
     };

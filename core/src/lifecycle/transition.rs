@@ -410,13 +410,17 @@ impl<const LANES: usize> State<LANES> {
         const INPUT: InputKind = InputKind::ExtensionSettled;
         self.check(0, INPUT)?;
         // (Init, ExtensionSettled) is a row for the other lanes; lane 0 takes it only in
-        // Register, else a registration nobody asked for would skip setup.
-        let phase = self.lanes[0].state.phase();
-        if phase != Phase::Register {
-            return Err(Misuse::Illegal {
-                phase,
-                input: INPUT,
-            });
+        // Register, else a registration nobody asked for would skip setup, and only once the
+        // registration was handed out (before that, no request is in flight).
+        match self.lanes[0].state {
+            LaneState::Register { asked: true } => {}
+            LaneState::Register { asked: false } => return Err(Misuse::NoRequestInFlight),
+            ref other => {
+                return Err(Misuse::Illegal {
+                    phase: other.phase(),
+                    input: INPUT,
+                });
+            }
         }
         if !registered {
             log::debug!("going on without the internal extension");
