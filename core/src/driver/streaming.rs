@@ -139,26 +139,42 @@ impl<'a, C> LaneStream<'a, C> {
     }
 }
 
-/// The most bytes of error message, and of stack trace, a stream's error trailers carry: HTTP
-/// servers bound the trailer section (Go's, which Lambda's Runtime API is written in, to its
-/// read buffer, commonly 4 KiB), so the error body stays under 3 KiB once base64-encoded.
+/// The most bytes of error message, and of stack trace, a stream's error trailers carry, as
+/// escaped in the JSON body: HTTP servers bound the trailer section (Go's, which Lambda's
+/// Runtime API is written in, to its read buffer, commonly 4 KiB), so the error body stays under
+/// 3 KiB once base64-encoded, however the text escapes.
 const MAX_TRAILER_TEXT: usize = 768;
 
+/// The last stack line of trailers that left lines out.
+const TRAILER_CUT_MARK: &str = "… (truncated)";
+
+/// What a stack line costs beyond its escaped text: its quotes and the comma after it.
+const LINE_OVERHEAD: usize = 3;
+
 /// The error trailers for `d`: its type, and its JSON body (message and stack trace cut to
-/// [`MAX_TRAILER_TEXT`] bytes each) base64-encoded.
+/// [`MAX_TRAILER_TEXT`] escaped bytes each, a cut stack trace ending in a mark) base64-encoded.
 fn trailers_for(d: &Diagnostic) -> Vec<u8> {
     let mut short = Diagnostic::new(
         d.error_type.clone(),
-        cut(&d.error_message, MAX_TRAILER_TEXT),
+        cut_escaped(&d.error_message, MAX_TRAILER_TEXT),
     );
-    let mut room = MAX_TRAILER_TEXT;
-    for line in &d.stack_trace {
-        let line = cut(line, room);
-        if line.is_empty() {
-            break;
+    let mark = escaped_len(TRAILER_CUT_MARK) + LINE_OVERHEAD;
+    let mut room = MAX_TRAILER_TEXT - mark;
+    for (i, line) in d.stack_trace.iter().enumerate() {
+        let cost = escaped_len(line) + LINE_OVERHEAD;
+        // The last line may use the mark's room: no mark is needed after it.
+        let last = i + 1 == d.stack_trace.len();
+        if cost <= room || (last && cost <= room + mark) {
+            room = room.saturating_sub(cost);
+            short.stack_trace.push(line.clone());
+            continue;
         }
-        room -= line.len();
-        short.stack_trace.push(line.into());
+        let part = cut_escaped(line, room.saturating_sub(LINE_OVERHEAD));
+        if !part.is_empty() {
+            short.stack_trace.push(part.into());
+        }
+        short.stack_trace.push(TRAILER_CUT_MARK.into());
+        break;
     }
     let body = base64::engine::general_purpose::STANDARD.encode(short.to_json());
     let mut out = Vec::new();
@@ -166,13 +182,30 @@ fn trailers_for(d: &Diagnostic) -> Vec<u8> {
     out
 }
 
-/// `s` cut to at most `max` bytes, at a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+/// The bytes `c` takes in a JSON string as serde_json writes it.
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+        '\0'..='\u{1f}' => 6,
+        c => c.len_utf8(),
     }
-    &s[..end]
+}
+
+/// The bytes `s` takes in a JSON string, without its quotes.
+fn escaped_len(s: &str) -> usize {
+    s.chars().map(escaped_char_len).sum()
+}
+
+/// The longest start of `s` (at a character boundary) that takes at most `max` bytes escaped.
+fn cut_escaped(s: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (at, c) in s.char_indices() {
+        used += escaped_char_len(c);
+        if used > max {
+            return &s[..at];
+        }
+    }
+    s
 }
 
 #[cfg(test)]
@@ -198,6 +231,57 @@ mod tests {
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert!(v["errorMessage"].as_str().unwrap().starts_with("éé"));
-        assert!(!v["stackTrace"].as_array().unwrap().is_empty());
+        let stack = v["stackTrace"].as_array().unwrap();
+        assert_eq!(stack[0], "caused by: frame 0");
+        assert_eq!(stack.last().unwrap(), TRAILER_CUT_MARK);
+    }
+
+    /// The JSON body the trailers carry, decoded.
+    fn trailer_body(trailers: &[u8]) -> serde_json::Value {
+        let text = core::str::from_utf8(trailers).unwrap();
+        let body = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Lambda-Runtime-Function-Error-Body: "))
+            .unwrap();
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+
+    #[test]
+    fn escaping_and_empty_lines_do_not_break_the_bound() {
+        let mut d = Diagnostic::new("Function.Broke", "\u{1}\"".repeat(10_000));
+        d.stack_trace = std::vec!["\u{2}".repeat(5_000), "".into(), "x".into()];
+        let trailers = trailers_for(&d);
+        assert!(trailers.len() < 3 * 1024, "{} bytes", trailers.len());
+        let v = trailer_body(&trailers);
+        assert!(v["errorMessage"].as_str().unwrap().starts_with("\u{1}\""));
+        assert_eq!(
+            v["stackTrace"].as_array().unwrap().last().unwrap(),
+            TRAILER_CUT_MARK
+        );
+
+        // Empty lines are kept, not taken for the end of the trace.
+        d.stack_trace = std::vec!["a".into(), "".into(), "b".into()];
+        let v = trailer_body(&trailers_for(&d));
+        assert_eq!(v["stackTrace"], serde_json::json!(["a", "", "b"]));
+    }
+
+    #[test]
+    fn escaped_lengths_match_serde_json() {
+        for s in [
+            "plain",
+            "é\"\\",
+            "\n\r\t\u{8}\u{c}",
+            "\u{0}\u{1f}\u{7f}",
+            "€🦀",
+        ] {
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(escaped_len(s), json.len() - 2, "{s:?}");
+        }
+        assert_eq!(cut_escaped("ab\u{1}c", 7), "ab");
+        assert_eq!(cut_escaped("ab\u{1}c", 8), "ab\u{1}");
+        assert_eq!(cut_escaped("éé", 3), "é");
     }
 }
