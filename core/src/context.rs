@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::lifecycle::Invocation;
 use crate::time::EpochMillis;
+use crate::wire::header::NextFields;
 use crate::wire::{ResponseHead, header};
 
 /// The invocation's metadata, from the `/next` response headers, and the function's config.
@@ -87,8 +88,10 @@ impl Context {
         head: &ResponseHead<'_>,
         config: Arc<Config>,
     ) -> Self {
-        let text = |name: &str| {
-            head.header(name)
+        let fields = NextFields::read(head);
+        let text = |name: &'static str| {
+            fields
+                .get(name)
                 .filter(|v| !v.is_empty())
                 .and_then(|v| core::str::from_utf8(v).ok())
                 .map(ToString::to_string)
@@ -100,8 +103,8 @@ impl Context {
             timeout_at: None,
             invoked_function_arn: text(header::INVOKED_FUNCTION_ARN).unwrap_or_default(),
             xray_trace_id: invocation.trace_id.as_ref().map(|t| t.as_str().to_string()),
-            client_context: json_header(head, header::CLIENT_CONTEXT, id),
-            identity: json_header(head, header::COGNITO_IDENTITY, id),
+            client_context: json_header(&fields, header::CLIENT_CONTEXT, id),
+            identity: json_header(&fields, header::COGNITO_IDENTITY, id),
             tenant_id: text(header::TENANT_ID),
             invocation_id: invocation
                 .invocation_id
@@ -131,11 +134,11 @@ impl Default for Context {
 
 /// A JSON header, or `None` (logged) if it is absent, empty or malformed.
 fn json_header<T: serde::de::DeserializeOwned>(
-    head: &ResponseHead<'_>,
-    name: &str,
+    fields: &NextFields<'_>,
+    name: &'static str,
     id: &str,
 ) -> Option<T> {
-    let value = head.header(name).filter(|v| !v.is_empty())?;
+    let value = fields.get(name).filter(|v| !v.is_empty())?;
     serde_json::from_slice(value)
         .map_err(|e| log::warn!(requestId = id; "ignoring malformed {name}: {e}"))
         .ok()

@@ -28,10 +28,8 @@ fn valid_id(bytes: &[u8]) -> bool {
 
 fn copy_ascii<const N: usize>(bytes: &[u8]) -> heapless::String<N> {
     let mut s = heapless::String::new();
-    for &b in bytes {
-        // Callers validated length and ASCII-ness; a failed push cannot happen.
-        let _ = s.push(char::from(b));
-    }
+    // Callers validated length and ASCII-ness; neither the conversion nor the push can fail.
+    let _ = s.push_str(core::str::from_utf8(bytes).unwrap_or_default());
     s
 }
 

@@ -2,6 +2,7 @@
 
 use crate::id::{InvocationId, RemoteError, RequestId, TraceId};
 use crate::time::{Deadline, EpochMillis};
+use crate::wire::header::NextFields;
 use crate::wire::{ResponseHead, header, parse_decimal};
 
 /// The metadata of one invocation, copied out of the `/next` response headers.
@@ -29,18 +30,23 @@ impl Invocation {
     /// deadline, trace id or invocation id is dropped (and logged) so that the invocation still
     /// runs. Other conflicting fields are for the caller to find ([`header::conflicting`]).
     pub fn from_head(head: &ResponseHead<'_>) -> Result<Self, RemoteError> {
-        if header::conflicting(head) == Some(header::REQUEST_ID) {
+        Self::from_fields(&NextFields::read(head))
+    }
+
+    /// [`from_head`](Self::from_head) of the head whose fields `fields` holds.
+    pub(crate) fn from_fields(fields: &NextFields<'_>) -> Result<Self, RemoteError> {
+        if fields.conflicting() == Some(header::REQUEST_ID) {
             return Err(RemoteError::ConflictingHeader(header::REQUEST_ID));
         }
-        let request_id = match head.header(header::REQUEST_ID) {
+        let request_id = match fields.get(header::REQUEST_ID) {
             None => return Err(RemoteError::MissingRequestId),
             Some(v) => RequestId::parse(v)?,
         };
-        let invocation_id = non_empty(head.header(header::INVOCATION_ID))
+        let invocation_id = non_empty(fields.get(header::INVOCATION_ID))
             .and_then(|v| ok_or_log(InvocationId::parse(v), &request_id));
-        let trace_id = non_empty(head.header(header::TRACE_ID))
+        let trace_id = non_empty(fields.get(header::TRACE_ID))
             .and_then(|v| ok_or_log(TraceId::parse(v), &request_id));
-        let deadline = non_empty(head.header(header::DEADLINE_MS)).and_then(|v| {
+        let deadline = non_empty(fields.get(header::DEADLINE_MS)).and_then(|v| {
             let parsed = parse_decimal(v).map(|ms| Deadline(EpochMillis(ms)));
             if parsed.is_none() {
                 log::warn!(requestId = request_id.as_str(); "ignoring unparsable {}", header::DEADLINE_MS);

@@ -546,7 +546,8 @@ impl<const LANES: usize> State<LANES> {
             return;
         }
         self.lanes[lane].failures = 0;
-        let inv = match Invocation::from_head(head) {
+        let fields = crate::wire::header::NextFields::read(head);
+        let inv = match Invocation::from_fields(&fields) {
             Ok(inv) => inv,
             Err(e) => {
                 log::error!("/next answered 200 but the invocation cannot be reported: {e}");
@@ -554,7 +555,7 @@ impl<const LANES: usize> State<LANES> {
                 return;
             }
         };
-        if let Some(header) = crate::wire::header::conflicting(head) {
+        if let Some(header) = fields.conflicting() {
             log::error!(
                 requestId = inv.request_id.as_str(), errorType = ErrorType::MALFORMED_EVENT;
                 "/next answered with {header} twice, with different values: the event is malformed"

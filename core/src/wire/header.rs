@@ -66,14 +66,69 @@ pub const ON_NEXT: [&str; 8] = [
 /// Reading the first of two different request ids would route the invocation's answer to one of
 /// two invocations; reading the first of two deadlines or trace ids would be as much a guess.
 pub fn conflicting(head: &super::ResponseHead<'_>) -> Option<&'static str> {
-    ON_NEXT.into_iter().find(|name| {
-        let mut values = head
-            .headers()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v);
-        let first = values.next();
-        first.is_some_and(|first| values.any(|v| v != first))
-    })
+    NextFields::read(head).conflicting()
+}
+
+/// The [`ON_NEXT`] fields of a head, read in one pass over its fields: the first value of each
+/// (what [`ResponseHead::header`](super::ResponseHead::header) would return) and which of them
+/// came twice with different values.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NextFields<'b> {
+    /// By index in [`ON_NEXT`].
+    first: [Option<&'b [u8]>; ON_NEXT.len()],
+    /// Bit `i` set: `ON_NEXT[i]` came twice with different values.
+    conflicts: u8,
+}
+
+// `NextFields::conflicts` has a bit per field.
+const _: () = assert!(ON_NEXT.len() <= u8::BITS as usize);
+
+impl<'b> NextFields<'b> {
+    /// Reads `head`'s fields once.
+    pub(crate) fn read(head: &super::ResponseHead<'b>) -> Self {
+        let mut fields = Self {
+            first: [None; ON_NEXT.len()],
+            conflicts: 0,
+        };
+        for (name, value) in head.headers() {
+            let Some(i) = on_next_index(name) else {
+                continue;
+            };
+            match fields.first[i] {
+                None => fields.first[i] = Some(value),
+                Some(first) if first != value => fields.conflicts |= 1 << i,
+                Some(_) => {}
+            }
+        }
+        fields
+    }
+
+    /// The first value of `name` (one of [`ON_NEXT`]; another name gives `None`).
+    pub(crate) fn get(&self, name: &'static str) -> Option<&'b [u8]> {
+        let i = ON_NEXT.iter().position(|n| *n == name)?;
+        self.first[i]
+    }
+
+    /// The first of [`ON_NEXT`] (in its order) that came twice with different values.
+    pub(crate) fn conflicting(&self) -> Option<&'static str> {
+        (self.conflicts != 0).then(|| ON_NEXT[self.conflicts.trailing_zeros() as usize])
+    }
+}
+
+/// The index in [`ON_NEXT`] of the field named `name` (compared case-insensitively). Names of
+/// another length are passed over without looking at their bytes, and the spelling of
+/// [`ON_NEXT`] (which the Runtime API sends) matches with one comparison.
+fn on_next_index(name: &str) -> Option<usize> {
+    let name = name.as_bytes();
+    let same_length = |n: &&str| n.len() == name.len();
+    ON_NEXT
+        .iter()
+        .position(|n| same_length(n) && n.as_bytes() == name)
+        .or_else(|| {
+            ON_NEXT
+                .iter()
+                .position(|n| same_length(n) && n.as_bytes().eq_ignore_ascii_case(name))
+        })
 }
 
 #[cfg(test)]
@@ -101,6 +156,33 @@ mod tests {
             .with_header(DEADLINE_MS, b"2");
         assert_eq!(conflicting(&head), Some(DEADLINE_MS));
         assert_eq!(conflicting(&ResponseHead::new(200)), None);
+    }
+
+    #[test]
+    fn next_fields_hold_the_first_value_of_each_lambda_field() {
+        let head = ResponseHead::new(200)
+            .with_header("Content-Type", b"application/json")
+            .with_header("lambda-runtime-trace-id", b"t")
+            .with_header("Lambda-Runtime-Aws-Request-Id", b"a")
+            .with_header("LAMBDA-RUNTIME-AWS-REQUEST-ID", b"a")
+            .with_header("Lambda-Runtime-Deadline", b"not ours")
+            .with_header("Lambda-Runtime-Deadline-Ms", b"1")
+            .with_header("Lambda-Runtime-Deadline-Ms", b"2")
+            .with_header("Lambda-Runtime-Trace-Id", b"u");
+        let fields = NextFields::read(&head);
+        for name in ON_NEXT {
+            assert_eq!(fields.get(name), head.header(name), "{name}");
+        }
+        assert_eq!(fields.get(TRACE_ID), Some(&b"t"[..]));
+        assert_eq!(fields.get(FUNCTION_ERROR_TYPE), None, "not a /next field");
+        // Both the deadline and the trace id conflict: the first in ON_NEXT's order is named.
+        assert_eq!(fields.conflicting(), Some(DEADLINE_MS));
+        assert_eq!(conflicting(&head), Some(DEADLINE_MS));
+        let odd = ResponseHead::new(200)
+            .with_header("Lambda-Runtime-", b"x")
+            .with_header("Lambda-Runtime-Aws-Request-Ïd", b"x")
+            .with_header("Lambda", b"x");
+        assert_eq!(NextFields::read(&odd).get(REQUEST_ID), None);
     }
 
     #[test]
