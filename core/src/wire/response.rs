@@ -131,6 +131,37 @@ pub(crate) struct HeadIndex {
 struct FieldSpan {
     name: (u16, u16),
     value: (u16, u16),
+    /// The name is `KNOWN_NAMES[known - 1]`, byte for byte (0: another name), so that turning
+    /// the index back into a head needs no UTF-8 check of it.
+    known: u8,
+}
+
+/// The names the Runtime API sends, spelled as it sends them: a field named so is turned back
+/// into a head with the constant in place of a check of its bytes (equal bytes, equal `str`).
+#[cfg(feature = "alloc")]
+const KNOWN_NAMES: [&str; 13] = [
+    "Content-Type",
+    "Content-Length",
+    "Date",
+    "Connection",
+    "Transfer-Encoding",
+    super::header::REQUEST_ID,
+    super::header::DEADLINE_MS,
+    super::header::INVOKED_FUNCTION_ARN,
+    super::header::TRACE_ID,
+    super::header::CLIENT_CONTEXT,
+    super::header::COGNITO_IDENTITY,
+    super::header::TENANT_ID,
+    super::header::INVOCATION_ID,
+];
+
+/// `KNOWN_NAMES`' index of `name` plus one, or 0.
+#[cfg(feature = "alloc")]
+fn known_name(name: &str) -> u8 {
+    KNOWN_NAMES
+        .iter()
+        .position(|n| n.len() == name.len() && *n == name)
+        .map_or(0, |i| i as u8 + 1)
 }
 
 #[cfg(feature = "alloc")]
@@ -150,6 +181,7 @@ impl<'b> ResponseHead<'b> {
             *slot = FieldSpan {
                 name: span(name.as_bytes())?,
                 value: span(value)?,
+                known: known_name(name),
             };
         }
         Some(HeadIndex {
@@ -172,7 +204,12 @@ impl HeadIndex {
         head.keep_alive = self.keep_alive;
         let part = |(start, end): (u16, u16)| bytes.get(usize::from(start)..usize::from(end));
         for field in self.fields.iter().take(self.count) {
-            let name = part(field.name).and_then(|n| core::str::from_utf8(n).ok());
+            let name = part(field.name).and_then(|n| {
+                match KNOWN_NAMES.get(usize::from(field.known).wrapping_sub(1)) {
+                    Some(known) if known.as_bytes() == n => Some(*known),
+                    _ => core::str::from_utf8(n).ok(),
+                }
+            });
             let slot = head.headers.get_mut(head.header_count);
             if let (Some(name), Some(value), Some(slot)) = (name, part(field.value), slot) {
                 *slot = httparse::Header { name, value };
@@ -818,5 +855,11 @@ mod tests {
         let short = index.head(&bytes[..30]);
         assert_eq!((short.status, short.headers().count()), (202, 0));
         assert_eq!(index.head(b"").framing, Framing::Length(2));
+        // A known name is taken from the constant only where the bytes still spell it.
+        let other = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\nX-A: b\r\n\r\n";
+        let names: Vec<_> = index.head(&other[..n]).headers().map(|(n, _)| n).collect();
+        assert_eq!(names, ["content-length", "X-A"]);
+        let names: Vec<_> = index.head(&bytes[..n]).headers().map(|(n, _)| n).collect();
+        assert_eq!(names, ["Content-Length", "X-A"]);
     }
 }
