@@ -27,11 +27,30 @@ fn is_unit<T: DeserializeOwned>() -> bool {
 /// A deserializer that holds `()` and refuses to be anything else.
 struct OnlyUnit;
 
+/// Why [`OnlyUnit`] refused: the type is not a unit type. It keeps no message, so that asking
+/// (once per invocation) allocates nothing.
+#[derive(Debug)]
+struct NotUnit;
+
+impl core::fmt::Display for NotUnit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("not a unit type")
+    }
+}
+
+impl core::error::Error for NotUnit {}
+
+impl serde::de::Error for NotUnit {
+    fn custom<T: core::fmt::Display>(_: T) -> Self {
+        NotUnit
+    }
+}
+
 impl<'de> Deserializer<'de> for OnlyUnit {
-    type Error = serde::de::value::Error;
+    type Error = NotUnit;
 
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(serde::de::Error::custom("not a unit type"))
+        Err(NotUnit)
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
