@@ -71,13 +71,6 @@ impl<'b> ResponseHead<'b> {
             .take(self.header_count)
             .map(|h| (h.name, h.value))
     }
-
-    /// The values of every header field named `name`, in order.
-    fn all(&self, name: &'static str) -> impl Iterator<Item = &'b [u8]> + '_ {
-        self.headers()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
 }
 
 impl fmt::Debug for ResponseHead<'_> {
@@ -265,28 +258,24 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize)>, WireE
         header_count,
     };
 
-    let connection_has = |token: &str| {
-        head.all("connection")
-            .flat_map(list_elements)
-            .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
-    };
+    let fields = FramingFields::read(&head);
     let mut keep_alive = if http10 {
-        connection_has("keep-alive")
+        fields.keep_alive_token
     } else {
-        !connection_has("close")
+        !fields.close_token
     };
 
     let framing = if matches!(status, 100..=199 | 204 | 304) {
         Framing::Length(0)
-    } else if head.header("transfer-encoding").is_some() {
-        if http10 || !transfer_encoding_is_chunked(&head) {
+    } else if fields.transfer_encoding {
+        if http10 || !fields.chunked() {
             return Err(WireError::UnsupportedTransferEncoding);
         }
-        if head.header("content-length").is_some() {
+        if fields.content_length_field {
             keep_alive = false;
         }
         Framing::Chunked
-    } else if let Some(n) = content_length(&head)? {
+    } else if let Some(n) = fields.content_length? {
         Framing::Length(n)
     } else {
         keep_alive = false;
@@ -297,33 +286,85 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize)>, WireE
     Ok(Some((head, head_len)))
 }
 
-/// The agreed `Content-Length`, if any field is present.
-fn content_length(head: &ResponseHead<'_>) -> Result<Option<u64>, WireError> {
-    let mut found = None;
-    for value in head.all("content-length") {
-        let mut empty = true;
-        for element in list_elements(value) {
-            empty = false;
-            let n = parse_decimal(element).ok_or(WireError::InvalidContentLength)?;
-            if found.is_some_and(|f| f != n) {
-                return Err(WireError::InvalidContentLength);
-            }
-            found = Some(n);
-        }
-        if empty {
-            return Err(WireError::InvalidContentLength);
-        }
-    }
-    Ok(found)
+/// What the `Connection`, `Transfer-Encoding` and `Content-Length` fields of a head say, read in
+/// one pass over its fields (other names are passed over by their length).
+struct FramingFields {
+    /// A `Connection` element is `close`.
+    close_token: bool,
+    /// A `Connection` element is `keep-alive`.
+    keep_alive_token: bool,
+    /// There is a `Transfer-Encoding` field.
+    transfer_encoding: bool,
+    /// The `Transfer-Encoding` elements of all its fields: how many, and whether the first is
+    /// `chunked`.
+    codings: usize,
+    first_coding_chunked: bool,
+    /// There is a `Content-Length` field.
+    content_length_field: bool,
+    /// The agreed `Content-Length`, if any field is present: every element of every field must
+    /// be a number, and all must be the same.
+    content_length: Result<Option<u64>, WireError>,
 }
 
-/// Whether the `Transfer-Encoding` fields, taken together, are exactly one `chunked`.
-fn transfer_encoding_is_chunked(head: &ResponseHead<'_>) -> bool {
-    let mut codings = head.all("transfer-encoding").flat_map(list_elements);
-    matches!(
-        (codings.next(), codings.next()),
-        (Some(c), None) if c.eq_ignore_ascii_case(b"chunked")
-    )
+impl FramingFields {
+    fn read(head: &ResponseHead<'_>) -> Self {
+        let mut f = Self {
+            close_token: false,
+            keep_alive_token: false,
+            transfer_encoding: false,
+            codings: 0,
+            first_coding_chunked: false,
+            content_length_field: false,
+            content_length: Ok(None),
+        };
+        let named = |name: &str, wanted: &str| {
+            name.len() == wanted.len() && name.eq_ignore_ascii_case(wanted)
+        };
+        for (name, value) in head.headers() {
+            if named(name, "connection") {
+                for t in list_elements(value) {
+                    f.close_token |= t.eq_ignore_ascii_case(b"close");
+                    f.keep_alive_token |= t.eq_ignore_ascii_case(b"keep-alive");
+                }
+            } else if named(name, "transfer-encoding") {
+                f.transfer_encoding = true;
+                for c in list_elements(value) {
+                    if f.codings == 0 {
+                        f.first_coding_chunked = c.eq_ignore_ascii_case(b"chunked");
+                    }
+                    f.codings += 1;
+                }
+            } else if named(name, "content-length") {
+                f.content_length_field = true;
+                if let Ok(found) = f.content_length {
+                    f.content_length = agreed_length(found, value);
+                }
+            }
+        }
+        f
+    }
+
+    /// Whether the `Transfer-Encoding` fields, taken together, are exactly one `chunked`.
+    fn chunked(&self) -> bool {
+        self.codings == 1 && self.first_coding_chunked
+    }
+}
+
+/// The `Content-Length` agreed by the fields before (`found`) and the field `value`.
+fn agreed_length(mut found: Option<u64>, value: &[u8]) -> Result<Option<u64>, WireError> {
+    let mut empty = true;
+    for element in list_elements(value) {
+        empty = false;
+        let n = parse_decimal(element).ok_or(WireError::InvalidContentLength)?;
+        if found.is_some_and(|f| f != n) {
+            return Err(WireError::InvalidContentLength);
+        }
+        found = Some(n);
+    }
+    if empty {
+        return Err(WireError::InvalidContentLength);
+    }
+    Ok(found)
 }
 
 /// The non-empty elements of a comma-separated header list, without surrounding whitespace.
