@@ -401,38 +401,60 @@ where
     Return: Serialize + 'a,
 {
     /// The loop, until the machine says to exit.
+    ///
+    /// The clock is read once per wake-up, and again after each action that may take a while
+    /// (see `carry_out`).
     async fn drive(mut self) -> ExitReason {
+        let mut now = self.crew.exec.now();
         loop {
-            let until = match self.carry_out() {
+            let until = match self.carry_out(&mut now) {
                 Ok(until) => until,
                 Err(reason) => return reason,
             };
-            let fact = self.wait(until).await;
-            self.feed(self.crew.exec.now(), fact);
+            let fact = self.wait(until, now).await;
+            now = self.crew.exec.now();
+            self.feed(now, fact);
         }
     }
 
     /// Step 1: carries out every action until the machine says to wait (`Ok`, with its timer)
     /// or to exit (`Err`). An action that settles at once (a claim, a rejected event) gives a
     /// fact, fed before the next action.
-    fn carry_out(&mut self) -> Result<Option<EpochMillis>, ExitReason> {
+    ///
+    /// `now` is read again after every action but those that only start a request (their
+    /// exchange runs later, in `wait`): starting the handler deserialises the event, a claim may
+    /// wait for the watchdog's post, registering the extension waits for its answer.
+    fn carry_out(&mut self, now: &mut EpochMillis) -> Result<Option<EpochMillis>, ExitReason> {
         loop {
-            let now = self.crew.exec.now();
-            let fact = match self.machine.poll() {
+            let (fact, quick) = match self.machine.poll() {
                 Action::Wait { until } => return Ok(until),
                 Action::Exit(reason) => return Err(reason),
-                action => self.crew.dispatch(action, now),
+                action => {
+                    let quick = matches!(
+                        action,
+                        Action::FetchNext { .. }
+                            | Action::PostResponse { .. }
+                            | Action::PostError { .. }
+                            | Action::PostInitError { .. }
+                            | Action::AbandonRequest { .. }
+                    );
+                    (self.crew.dispatch(action, *now), quick)
+                }
             };
+            if !quick {
+                *now = self.crew.exec.now();
+            }
             if let Some(fact) = fact {
-                self.feed(now, fact);
+                self.feed(*now, fact);
             }
         }
     }
 
-    /// Step 2: waits for the first lane's task to finish, or for the clock to reach `until`.
-    async fn wait(&mut self, until: Option<EpochMillis>) -> Fact {
+    /// Step 2: waits for the first lane's task to finish, or for the clock (`now` when the
+    /// machine was last drained) to reach `until`.
+    async fn wait(&mut self, until: Option<EpochMillis>, now: EpochMillis) -> Fact {
         let exec = self.crew.exec;
-        let sleep = until.map(|t| exec.sleep(t.duration_since(exec.now())));
+        let sleep = until.map(|t| exec.sleep(t.duration_since(now)));
         let mut sleep = core::pin::pin!(sleep);
         let lanes = &mut self.crew.lanes;
         #[cfg(feature = "std")]
