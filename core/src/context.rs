@@ -88,7 +88,15 @@ impl Context {
         head: &ResponseHead<'_>,
         config: Arc<Config>,
     ) -> Self {
-        let fields = NextFields::read(head);
+        Self::from_fields(invocation, &NextFields::read(head), config)
+    }
+
+    /// [`from_invocation`](Self::from_invocation) with the head's `Lambda-Runtime-*` fields.
+    pub(crate) fn from_fields(
+        invocation: &Invocation,
+        fields: &NextFields<'_>,
+        config: Arc<Config>,
+    ) -> Self {
         let text = |name: &'static str| {
             fields
                 .get(name)
@@ -103,8 +111,8 @@ impl Context {
             timeout_at: None,
             invoked_function_arn: text(header::INVOKED_FUNCTION_ARN).unwrap_or_default(),
             xray_trace_id: invocation.trace_id.as_ref().map(|t| t.as_str().to_string()),
-            client_context: json_header(&fields, header::CLIENT_CONTEXT, id),
-            identity: json_header(&fields, header::COGNITO_IDENTITY, id),
+            client_context: json_header(fields, header::CLIENT_CONTEXT, id),
+            identity: json_header(fields, header::COGNITO_IDENTITY, id),
             tenant_id: text(header::TENANT_ID),
             invocation_id: invocation
                 .invocation_id

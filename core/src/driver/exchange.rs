@@ -88,6 +88,12 @@ impl<C> LaneIo<C> {
         let bytes = self.buf.get(..self.head_len)?;
         self.index.as_ref().map(|index| index.head(bytes))
     }
+
+    /// The `Lambda-Runtime-*` fields of the last response's head, without rebuilding it.
+    pub(super) fn next_fields(&self) -> Option<wire::header::NextFields<'_>> {
+        let bytes = self.buf.get(..self.head_len)?;
+        self.index.as_ref().map(|index| index.next_fields(bytes))
+    }
 }
 
 impl<C> Default for LaneIo<C> {
@@ -452,18 +458,18 @@ async fn read_head<C: Connection>(
     loop {
         let parsed = match filled {
             0 => Ok(None),
-            _ => wire::parse_head(&buf[..filled]),
+            _ => wire::parse_indexed(&buf[..filled]),
         };
         match parsed {
-            Ok(Some((h, len))) if h.status < 200 => {
-                buf.copy_within(len..filled, 0);
-                filled -= len;
+            Ok(Some(h)) if h.status < 200 => {
+                buf.copy_within(h.len..filled, 0);
+                filled -= h.len;
                 continue;
             }
-            Ok(Some((h, len))) => {
-                *index = h.index(&buf[..len]);
+            Ok(Some(h)) => {
+                *index = h.index;
                 debug_assert!(index.is_some(), "a parsed head's fields lie in its bytes");
-                return Ok((len, filled, h.framing, h.keep_alive));
+                return Ok((h.len, filled, h.framing, h.keep_alive));
             }
             Ok(None) => {}
             Err(e) => return Err(ExchangeError::Wire(e)),

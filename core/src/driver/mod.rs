@@ -665,8 +665,8 @@ where
         let id = invocation.request_id.clone();
         let l = &mut self.lanes[lane];
         let io = l.io.get_or_insert_with(Box::default);
-        let mut ctx = match io.response_head() {
-            Some(head) => Context::from_invocation(invocation, &head, config.clone()),
+        let mut ctx = match io.next_fields() {
+            Some(fields) => Context::from_fields(invocation, &fields, config.clone()),
             None => Context::new(id.as_str(), config.clone()),
         };
         ctx.timeout_at = timeout_at;

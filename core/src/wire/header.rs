@@ -86,11 +86,16 @@ const _: () = assert!(ON_NEXT.len() <= u8::BITS as usize);
 impl<'b> NextFields<'b> {
     /// Reads `head`'s fields once.
     pub(crate) fn read(head: &super::ResponseHead<'b>) -> Self {
+        Self::collect(head.headers().map(|(name, value)| (name.as_bytes(), value)))
+    }
+
+    /// Reads the (name, value) pairs of a head's fields, in order.
+    pub(crate) fn collect(pairs: impl Iterator<Item = (&'b [u8], &'b [u8])>) -> Self {
         let mut fields = Self {
             first: [None; ON_NEXT.len()],
             conflicts: 0,
         };
-        for (name, value) in head.headers() {
+        for (name, value) in pairs {
             let Some(i) = on_next_index(name) else {
                 continue;
             };
@@ -118,8 +123,7 @@ impl<'b> NextFields<'b> {
 /// The index in [`ON_NEXT`] of the field named `name` (compared case-insensitively). Names of
 /// another length are passed over without looking at their bytes, and the spelling of
 /// [`ON_NEXT`] (which the Runtime API sends) matches with one comparison.
-fn on_next_index(name: &str) -> Option<usize> {
-    let name = name.as_bytes();
+fn on_next_index(name: &[u8]) -> Option<usize> {
     let same_length = |n: &&str| n.len() == name.len();
     ON_NEXT
         .iter()

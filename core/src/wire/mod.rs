@@ -62,9 +62,9 @@ pub use chunked::{
 };
 pub use endpoint::{Endpoint, EndpointError, MAX_AUTHORITY_LEN, MAX_PREFIX_LEN};
 pub use request::{BufferTooSmall, Request, USER_AGENT};
-#[cfg(feature = "alloc")]
-pub(crate) use response::HeadIndex;
 pub use response::{Framing, ResponseHead, parse_head};
+#[cfg(feature = "alloc")]
+pub(crate) use response::{HeadIndex, parse_indexed};
 
 /// The Runtime API version path segment every request path contains (after the prefix).
 pub const API_VERSION: &str = "/2018-06-01";
@@ -418,6 +418,15 @@ mod tests {
                     {
                         let index = head.index(&input[..n]).expect("fields lie in the head");
                         assert_eq!(index.head(&input[..n]), head);
+                        // Its Lambda fields read from the index are the head's.
+                        let (fields, of_head) = (
+                            index.next_fields(&input[..n]),
+                            header::NextFields::read(&head),
+                        );
+                        for name in header::ON_NEXT {
+                            assert_eq!(fields.get(name), of_head.get(name), "{name}");
+                        }
+                        assert_eq!(fields.conflicting(), of_head.conflicting());
                     }
                     break (head.status, head.framing, n);
                 }

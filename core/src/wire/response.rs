@@ -213,6 +213,22 @@ impl HeadIndex {
     }
 }
 
+#[cfg(feature = "alloc")]
+impl HeadIndex {
+    /// The [`ON_NEXT`](super::header::ON_NEXT) fields of the head, read from `bytes` (which must
+    /// be the bytes it was indexed from) without rebuilding the head; fields that do not fit
+    /// `bytes` are left out, as by [`head`](Self::head).
+    pub(crate) fn next_fields<'b>(&self, bytes: &'b [u8]) -> super::header::NextFields<'b> {
+        let part = |(start, end): (u16, u16)| bytes.get(usize::from(start)..usize::from(end));
+        super::header::NextFields::collect(
+            self.fields
+                .iter()
+                .take(self.count)
+                .filter_map(move |f| Some((part(f.name)?, part(f.value)?))),
+        )
+    }
+}
+
 /// Parses a response head at the start of `buf`.
 ///
 /// Returns `Ok(None)` when more bytes are needed, and `Ok(Some((head, head_len)))` once the head
@@ -233,9 +249,47 @@ impl HeadIndex {
 /// A head longer than [`MAX_HEAD_BYTES`] is [`WireError::HeadTooLarge`], however the bytes
 /// arrive; only the first [`MAX_HEAD_BYTES`] bytes of `buf` are looked at.
 pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize)>, WireError> {
+    let mut head = ResponseHead::new(0);
+    Ok(parse_head_into(buf, &mut head)?.map(|head_len| (head, head_len)))
+}
+
+/// A head parsed by [`parse_indexed`]: what the driver keeps of it.
+#[cfg(feature = "alloc")]
+#[derive(Debug)]
+pub(crate) struct IndexedHead {
+    /// The head's length in bytes.
+    pub(crate) len: usize,
+    pub(crate) status: u16,
+    pub(crate) framing: Framing,
+    pub(crate) keep_alive: bool,
+    /// Always `Some`: the fields lie in the bytes they were parsed from.
+    pub(crate) index: Option<HeadIndex>,
+}
+
+/// [`parse_head`], keeping the head as an index into `buf` (no copy of the parsed head).
+#[cfg(feature = "alloc")]
+pub(crate) fn parse_indexed(buf: &[u8]) -> Result<Option<IndexedHead>, WireError> {
+    let mut head = ResponseHead::new(0);
+    let Some(len) = parse_head_into(buf, &mut head)? else {
+        return Ok(None);
+    };
+    Ok(Some(IndexedHead {
+        len,
+        status: head.status,
+        framing: head.framing,
+        keep_alive: head.keep_alive,
+        index: head.index(&buf[..len]),
+    }))
+}
+
+/// [`parse_head`] into `head` (the fields are parsed in place, not copied); its length if it is
+/// complete. On `Ok(None)` or an error, `head` holds nothing of use.
+fn parse_head_into<'b>(
+    buf: &'b [u8],
+    head: &mut ResponseHead<'b>,
+) -> Result<Option<usize>, WireError> {
     let window = buf.get(..MAX_HEAD_BYTES).unwrap_or(buf);
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut slots);
+    let mut response = httparse::Response::new(&mut head.headers);
     let head_len = match response.parse(window) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if window.len() >= MAX_HEAD_BYTES => {
@@ -248,17 +302,10 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize)>, WireE
     let Some(status @ 100..=599) = response.code else {
         return Err(WireError::InvalidStatusLine);
     };
-    let header_count = response.headers.len();
+    head.header_count = response.headers.len();
+    head.status = status;
 
-    let mut head = ResponseHead {
-        status,
-        framing: Framing::Length(0),
-        keep_alive: true,
-        headers: slots,
-        header_count,
-    };
-
-    let fields = FramingFields::read(&head);
+    let fields = FramingFields::read(head);
     let mut keep_alive = if http10 {
         fields.keep_alive_token
     } else {
@@ -283,7 +330,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize)>, WireE
     };
     head.framing = framing;
     head.keep_alive = keep_alive;
-    Ok(Some((head, head_len)))
+    Ok(Some(head_len))
 }
 
 /// What the `Connection`, `Transfer-Encoding` and `Content-Length` fields of a head say, read in
