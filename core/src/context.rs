@@ -88,14 +88,21 @@ impl Context {
         head: &ResponseHead<'_>,
         config: Arc<Config>,
     ) -> Self {
-        Self::from_fields(invocation, &NextFields::read(head), config)
+        let fields = NextFields::read(head);
+        #[cfg(feature = "std")]
+        let context = Self::from_fields(invocation, &fields, config, Default::default());
+        #[cfg(not(feature = "std"))]
+        let context = Self::from_fields(invocation, &fields, config);
+        context
     }
 
-    /// [`from_invocation`](Self::from_invocation) with the head's `Lambda-Runtime-*` fields.
+    /// [`from_invocation`](Self::from_invocation) with the head's `Lambda-Runtime-*` fields and
+    /// the invocation's response stream.
     pub(crate) fn from_fields(
         invocation: &Invocation,
         fields: &NextFields<'_>,
         config: Arc<Config>,
+        #[cfg(feature = "std")] stream: crate::stream::ResponseStream,
     ) -> Self {
         let text = |name: &'static str| {
             fields
@@ -120,7 +127,7 @@ impl Context {
                 .map(|i| i.as_str().to_string()),
             config,
             #[cfg(feature = "std")]
-            stream: crate::stream::ResponseStream::default(),
+            stream,
         }
     }
 

@@ -665,15 +665,23 @@ where
         let id = invocation.request_id.clone();
         let l = &mut self.lanes[lane];
         let io = l.io.get_or_insert_with(Box::default);
+        #[cfg(feature = "std")]
+        let stream = l.stream.attach(&id);
+        #[cfg(feature = "std")]
+        let mut ctx = match io.next_fields() {
+            Some(fields) => Context::from_fields(invocation, &fields, config.clone(), stream),
+            None => {
+                let mut ctx = Context::new(id.as_str(), config.clone());
+                ctx.stream = stream;
+                ctx
+            }
+        };
+        #[cfg(not(feature = "std"))]
         let mut ctx = match io.next_fields() {
             Some(fields) => Context::from_fields(invocation, &fields, config.clone()),
             None => Context::new(id.as_str(), config.clone()),
         };
         ctx.timeout_at = timeout_at;
-        #[cfg(feature = "std")]
-        {
-            ctx.stream = l.stream.attach(&id);
-        }
         // Lines about this invocation, a rejected event's included, name it.
         #[cfg(feature = "std")]
         crate::logger::InvocationIds::renew(

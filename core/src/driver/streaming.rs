@@ -49,10 +49,17 @@ impl<'a, C> LaneStream<'a, C> {
     /// The last invocation's stream is ended first: a handle kept past it sends nothing.
     pub(super) fn attach(&mut self, id: &RequestId) -> ResponseStream {
         self.stream.end();
-        *self = Self::default();
-        self.stream = ResponseStream::attached();
-        self.id = Some(id.clone());
-        self.stream.clone()
+        // Not `Self::default()`: its stream would be allocated only to be dropped.
+        let stream = ResponseStream::attached();
+        *self = Self {
+            stream: stream.clone(),
+            id: Some(id.clone()),
+            started: false,
+            over_limit: false,
+            held: None,
+            writer: None,
+        };
+        stream
     }
 
     /// Whether there is nothing to poll.
