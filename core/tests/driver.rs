@@ -253,6 +253,32 @@ fn an_invalid_event_is_reported_and_the_handler_not_called() {
 }
 
 #[test]
+fn posts_with_the_longest_ids_are_sent_whole() {
+    // An error post for a 128-byte request id with a 128-byte invocation id has a head of
+    // more than 512 bytes, the room a head is first encoded into.
+    let (id, nonce) = ("r".repeat(128), "n".repeat(128));
+    let api = FakeRuntimeApi::new();
+    api.push_with_headers(
+        &id,
+        br#"{"action":"error"}"#.to_vec(),
+        &[("Lambda-Runtime-Invocation-Id", &nonce)],
+    );
+    api.push(&id, br#"{"action":"ok"}"#.to_vec());
+    assert_eq!(drive(&api, 1), None);
+    let posts = api.posts();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].kind, PostKind::Error);
+    assert_eq!(posts[0].request_id.as_deref(), Some(id.as_str()));
+    assert_eq!(posts[0].invocation_id.as_deref(), Some(nonce.as_str()));
+    assert_eq!(
+        posts[0].error_type.as_deref(),
+        Some("Function.HandlerError")
+    );
+    assert_eq!(posts[1].kind, PostKind::Response);
+    assert_eq!(posts[1].request_id.as_deref(), Some(id.as_str()));
+}
+
+#[test]
 fn invocation_id_is_echoed_and_missing_request_ids_are_skipped() {
     let api = FakeRuntimeApi::new();
     api.push_with_headers(

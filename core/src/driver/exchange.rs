@@ -19,6 +19,9 @@ use crate::wire::{self, BodyDecoder, BufferTooSmall, Endpoint, Framing, Request}
 
 /// Bodies up to this size are sent in the same write as the request head.
 const COALESCE_BYTES: usize = 16 * 1024;
+/// The room a request head is first encoded into: enough for every request but those with a
+/// long path prefix, error type or ids.
+const HEAD_ROOM: usize = 384;
 /// How much the read buffer grows by when it is full.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -199,23 +202,16 @@ async fn send_and_receive<E: Executor>(
 
 /// A request head an exchange writes: the Runtime API's or the Extensions API's.
 pub(super) trait Head {
-    fn encoded_len(&self, endpoint: &Endpoint) -> usize;
     fn encode(&self, endpoint: &Endpoint, buf: &mut [u8]) -> Result<usize, BufferTooSmall>;
 }
 
 impl Head for Request<'_> {
-    fn encoded_len(&self, endpoint: &Endpoint) -> usize {
-        Request::encoded_len(self, endpoint)
-    }
     fn encode(&self, endpoint: &Endpoint, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
         Request::encode(self, endpoint, buf)
     }
 }
 
 impl Head for crate::extension::Request<'_> {
-    fn encoded_len(&self, endpoint: &Endpoint) -> usize {
-        crate::extension::Request::encoded_len(self, endpoint)
-    }
     fn encode(&self, endpoint: &Endpoint, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
         crate::extension::Request::encode(self, endpoint, buf)
     }
@@ -425,12 +421,23 @@ async fn write_request<'c, E: Executor>(
     request: &impl Head,
     body: &[u8],
 ) -> Result<&'c mut E::Connection, ExchangeError> {
+    // Encoded once into room that fits the usual head; measured and encoded again otherwise.
     head.clear();
-    head.resize(request.encoded_len(endpoint), 0);
-    let n = request.encode(endpoint, head).map_err(io_error)?;
+    head.resize(HEAD_ROOM, 0);
+    let n = match request.encode(endpoint, head) {
+        Ok(n) => n,
+        Err(BufferTooSmall { required }) => {
+            head.resize(required, 0);
+            request.encode(endpoint, head).map_err(io_error)?
+        }
+    };
     head.truncate(n);
     if conn.is_none() {
-        *conn = Some(exec.connect(endpoint).await.map_err(io_error)?);
+        // Boxed: an executor's connect future can be large, and kept inline it would make every
+        // exchange future (allocated per request) that much larger, though a lane connects
+        // once.
+        let connect = Box::pin(exec.connect(endpoint));
+        *conn = Some(connect.await.map_err(io_error)?);
     }
     let Some(c) = conn.as_mut() else {
         return Err(ExchangeError::Closed);
