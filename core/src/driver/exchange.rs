@@ -92,6 +92,17 @@ impl<C> LaneIo<C> {
         self.index.as_ref().map(|index| index.head(bytes))
     }
 
+    /// [`response_head`](Self::response_head) into `head`; false (and `head` unchanged) if
+    /// there is none.
+    pub(super) fn response_head_into<'b>(&'b self, head: &mut wire::ResponseHead<'b>) -> bool {
+        let (Some(bytes), Some(index)) = (self.buf.get(..self.head_len), self.index.as_ref())
+        else {
+            return false;
+        };
+        index.head_into(bytes, head);
+        true
+    }
+
     /// The `Lambda-Runtime-*` fields of the last response's head, without rebuilding it.
     pub(super) fn next_fields(&self) -> Option<wire::header::NextFields<'_>> {
         let bytes = self.buf.get(..self.head_len)?;

@@ -507,22 +507,30 @@ where
     /// in this driver: logged, and the machine is unchanged.
     fn feed(&mut self, now: EpochMillis, fact: Fact) {
         let machine = &mut self.machine;
-        let head = |lane: usize| {
-            self.crew.lanes[lane]
-                .io
-                .as_ref()
-                .and_then(|io| io.response_head())
+        let lanes = &self.crew.lanes;
+        // The lane's last response head, rebuilt in place into `slot`.
+        let head_into = |lane: usize, slot: &mut _| {
+            let io: Option<&Box<LaneIo<E::Connection>>> = lanes[lane].io.as_ref();
+            io.is_some_and(|io| io.response_head_into(slot))
         };
         let result = match fact {
             Fact::Setup(outcome) => machine.handle_setup(now, outcome),
-            Fact::Response { lane, body_len } => match head(lane) {
-                Some(head) => machine.handle_response(now, lane, &head, body_len),
-                None => machine.handle_transport_error(now, lane),
-            },
-            Fact::Truncated { lane } => match head(lane) {
-                Some(head) => machine.handle_truncated_response(now, lane, &head),
-                None => machine.handle_transport_error(now, lane),
-            },
+            Fact::Response { lane, body_len } => {
+                let mut slot = crate::wire::ResponseHead::new(0);
+                if head_into(lane, &mut slot) {
+                    machine.handle_response(now, lane, &slot, body_len)
+                } else {
+                    machine.handle_transport_error(now, lane)
+                }
+            }
+            Fact::Truncated { lane } => {
+                let mut slot = crate::wire::ResponseHead::new(0);
+                if head_into(lane, &mut slot) {
+                    machine.handle_truncated_response(now, lane, &slot)
+                } else {
+                    machine.handle_transport_error(now, lane)
+                }
+            }
             Fact::TransportFailed { lane } => machine.handle_transport_error(now, lane),
             Fact::AnswerStarted { lane } => machine.handle_answer_started(now, lane),
             Fact::HandlerDone { lane, id, outcome } => {

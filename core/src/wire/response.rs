@@ -193,8 +193,17 @@ impl HeadIndex {
     /// that do not fit them (other bytes were passed) are left out.
     pub(crate) fn head<'b>(&self, bytes: &'b [u8]) -> ResponseHead<'b> {
         let mut head = ResponseHead::new(self.status);
+        self.head_into(bytes, &mut head);
+        head
+    }
+
+    /// [`head`](Self::head) into `head` (whatever it held is replaced), so that a caller with
+    /// a head at hand does not have the 1 KiB of field slots copied.
+    pub(crate) fn head_into<'b>(&self, bytes: &'b [u8], head: &mut ResponseHead<'b>) {
+        head.status = self.status;
         head.framing = self.framing;
         head.keep_alive = self.keep_alive;
+        head.header_count = 0;
         let part = |(start, end): (u16, u16)| bytes.get(usize::from(start)..usize::from(end));
         for field in self.fields.iter().take(self.count) {
             let name = part(field.name).and_then(|n| {
@@ -209,7 +218,6 @@ impl HeadIndex {
                 head.header_count += 1;
             }
         }
-        head
     }
 }
 
