@@ -269,6 +269,9 @@ struct Throughput {
     /// The mean time from the emulator's answer to `/next` to the arrival of that
     /// invocation's `/response`, ms (the records' whole milliseconds, averaged).
     in_function_ms: Option<f64>,
+    /// CPU time per measured invocation, µs: the function's, and this process's (the emulator
+    /// and the invokers).
+    cpu_us: (Option<f64>, Option<f64>),
     failures: usize,
 }
 
@@ -286,12 +289,22 @@ fn throughput(cli: &Cli, bin: &Path, adapter: Adapter, lanes: usize) -> Result<T
     let event = format!(r#"{{"probe":"sleep","ms":{}}}"#, cli.ms);
     let mut failures = invoke_all(&emu, &event, warmup(cli), invokers);
     let measured_from = emu.calls().len();
+    let pid = emu.pid().ok_or("no function process")?;
+    let cpu_start = (cpu_ms(&pid.to_string()), cpu_ms("self"));
     let mut rates = Vec::new();
     for _ in 0..cli.rounds.max(1) {
         let started = Instant::now();
         failures += invoke_all(&emu, &event, cli.invocations, invokers);
         rates.push(cli.invocations as f64 / started.elapsed().as_secs_f64().max(1e-9));
     }
+    let cpu_end = (cpu_ms(&pid.to_string()), cpu_ms("self"));
+    let measured = (cli.invocations * cli.rounds.max(1)) as f64;
+    let per_invocation =
+        |a: Option<u64>, b: Option<u64>| Some(1000.0 * b?.checked_sub(a?)? as f64 / measured);
+    let cpu_us = (
+        per_invocation(cpu_start.0, cpu_end.0),
+        per_invocation(cpu_start.1, cpu_end.1),
+    );
     let in_function_ms = in_function_ms(&emu.calls()[measured_from..]);
     let _ = emu.stop();
     let row = Throughput {
@@ -300,6 +313,7 @@ fn throughput(cli: &Cli, bin: &Path, adapter: Adapter, lanes: usize) -> Result<T
         invokers,
         rates,
         in_function_ms,
+        cpu_us,
         failures,
     };
     eprintln!(
@@ -308,6 +322,17 @@ fn throughput(cli: &Cli, bin: &Path, adapter: Adapter, lanes: usize) -> Result<T
         row.median()
     );
     Ok(row)
+}
+
+/// User + system CPU time of `/proc/<pid>/stat` (`pid` may be `self`), ms.
+fn cpu_ms(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces); utime
+    // and stime are fields 14 and 15 of the whole line, in USER_HZ ticks (100 a second).
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) * 10)
 }
 
 /// The mean of `/response` arrival − `/next` answer per request id in `calls`, ms.
@@ -353,10 +378,10 @@ fn print_throughput(cli: &Cli, rows: &[Throughput]) {
     println!("\n### Throughput: a handler that awaits {} ms\n", cli.ms);
     println!(
         "| adapter | lanes asked | lanes run | invokers | invocations/s (median of {}) | range | \
-         ideal | target (0.9 × ideal) | of ideal | per-lane cycle | in the function | met |",
+         ideal | target (0.9 × ideal) | of ideal | per-lane cycle | in the function | CPU per invocation: function / emulator + invokers | met |",
         cli.rounds.max(1)
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
         let run = row.adapter.lanes_run(row.lanes);
         let rate = row.median();
@@ -376,7 +401,7 @@ fn print_throughput(cli: &Cli, rows: &[Throughput]) {
         };
         let fmt = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0}"));
         println!(
-            "| {} | {} | {run} | {} | {rate:.0} | {min:.0}–{max:.0} | {} | {} | {} | {:.2} ms | {} | {met}{} |",
+            "| {} | {} | {run} | {} | {rate:.0} | {min:.0}–{max:.0} | {} | {} | {} | {:.2} ms | {} | {} | {met}{} |",
             row.adapter.bin(),
             row.lanes,
             row.invokers,
@@ -389,6 +414,10 @@ fn print_throughput(cli: &Cli, rows: &[Throughput]) {
             1000.0 * run as f64 / rate.max(1e-9),
             row.in_function_ms
                 .map_or("—".to_owned(), |ms| format!("{ms:.2} ms")),
+            match row.cpu_us {
+                (Some(f), Some(e)) => format!("{f:.0} / {e:.0} µs"),
+                _ => "—".to_owned(),
+            },
             if row.failures > 0 {
                 format!("; {} FAILED", row.failures)
             } else {
@@ -425,7 +454,9 @@ fn print_throughput(cli: &Cli, rows: &[Throughput]) {
          plus `/next`, the handler and `/response`). In the function: the mean time from the \
          emulator's answer to `/next` to the arrival of the invocation's `/response` (the \
          records' whole milliseconds, averaged over the measured invocations); the rest of the \
-         cycle is the emulator's and the machine's."
+         cycle is the emulator's and the machine's. CPU per invocation: user + system time \
+         over the measured rounds (`/proc/<pid>/stat`, 10 ms ticks), of the function and of \
+         this process, which runs the emulator and the invoking threads."
     );
 }
 
