@@ -31,7 +31,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -200,27 +200,10 @@ fn warmup(cli: &Cli) -> usize {
     cli.warmup.unwrap_or(cli.invocations / 10)
 }
 
-/// Builds the probes with this program's profile.
+/// Builds the functions of `adapters` beside this program.
 fn build(profile_dir: &Path, adapters: &[Adapter]) -> std::io::Result<()> {
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") | None => "dev",
-        Some(name) => name,
-    };
-    let mut args = vec!["build", "-q", "--profile", profile, "-p", "lambda-e2e"];
-    for adapter in adapters {
-        args.extend(["--bin", adapter.bin()]);
-    }
-    eprintln!("lanes: cargo {}", args.join(" "));
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(&args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()?;
-    if !status.success() {
-        return Err(std::io::Error::other(format!(
-            "building the probes failed: {status}"
-        )));
-    }
-    Ok(())
+    let bins: Vec<&str> = adapters.iter().map(|a| a.bin()).collect();
+    lambda_bench::build_beside("lanes", profile_dir, "lambda-e2e", &bins)
 }
 
 /// The emulator around `bin` with `lanes` concurrent invocations, once every lane the driver

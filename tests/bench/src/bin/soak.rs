@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -337,27 +337,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Builds the examples with this program's profile.
+/// Builds the functions of `adapters` beside this program.
 fn build(profile_dir: &Path, adapters: &[Adapter]) -> std::io::Result<()> {
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") | None => "dev",
-        Some(name) => name,
-    };
-    let mut args = vec!["build", "-q", "--profile", profile, "-p", "examples"];
-    for adapter in adapters {
-        args.extend(["--bin", adapter.bin()]);
-    }
-    eprintln!("soak: cargo {}", args.join(" "));
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(&args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()?;
-    if !status.success() {
-        return Err(std::io::Error::other(format!(
-            "building the examples failed: {status}"
-        )));
-    }
-    Ok(())
+    let bins: Vec<&str> = adapters.iter().map(|a| a.bin()).collect();
+    lambda_bench::build_beside("soak", profile_dir, "examples", &bins)
 }
 
 /// One invocation of the plan.
