@@ -229,14 +229,7 @@ mod tests {
         assert!(trailers.len() < 3 * 1024, "{} bytes", trailers.len());
         let text = core::str::from_utf8(&trailers).unwrap();
         assert!(text.starts_with("Lambda-Runtime-Function-Error-Type: Function.Broke\r\n"));
-        let body = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Lambda-Runtime-Function-Error-Body: "))
-            .unwrap();
-        let json = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let v = trailer_body(&trailers);
         assert!(v["errorMessage"].as_str().unwrap().starts_with("éé"));
         let stack = v["stackTrace"].as_array().unwrap();
         assert_eq!(stack[0], "caused by: frame 0");

@@ -129,16 +129,7 @@ impl Shared {
         let line = "lambda-emulator: the function was not back at /next by the deadline of the \
                     invocation it answered: resetting it"
             .to_owned();
-        if self.config.options.echo_logs {
-            eprintln!("{line}");
-        }
-        st.logs.push(LogLine {
-            stream: LogStream::Stderr,
-            line,
-            at_ms: epoch_ms(),
-            generation,
-            extension: None,
-        });
+        self.note_locked(&mut st, generation, line);
         self.reset(&mut st, ResetReason::Timeout);
     }
 

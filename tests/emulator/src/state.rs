@@ -576,11 +576,16 @@ impl Shared {
 
     /// A note of the emulator's own, among the logs (and echoed with them).
     pub(crate) fn note(&self, line: String) {
+        let mut st = self.lock();
+        let generation = st.sandbox.generation;
+        self.note_locked(&mut st, generation, line);
+    }
+
+    /// [`Self::note`] with the state already locked, about the process of `generation`.
+    pub(crate) fn note_locked(&self, st: &mut State, generation: u64, line: String) {
         if self.config.options.echo_logs {
             eprintln!("{line}");
         }
-        let mut st = self.lock();
-        let generation = st.sandbox.generation;
         st.logs.push(LogLine {
             stream: LogStream::Stderr,
             line,
